@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError } from './config/load.ts';
+import { startServer } from './server.ts';
+
+const USAGE = `Usage: mockllm [--config PATH] [--port N] [--host H] [--log-level L]
+
+  --config PATH     YAML config file (env MOCKLLM_CONFIG; default config/responses.yml)
+  --port N          port to listen on (env PORT; default 8000; 0 picks a free port)
+  --host H          address to bind (env HOST; default 127.0.0.1)
+  --log-level L     fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL; default info)
+  --strict          reject what the real APIs reject (env MOCKLLM_STRICT=1)
+  -h, --help        show this help
+`;
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type Level = (typeof LEVELS)[number];
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`mockllm: ${message}\n`);
+  process.exit(code);
+}
+
+function parseFlag(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  return fail(`MOCKLLM_STRICT must be 1 or 0, got "${value}"`);
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        config: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'log-level': { type: 'string' },
+        strict: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    fail(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const env = process.env;
+  const portText = values.port ?? env.PORT ?? '8000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) fail(`invalid port "${portText}"`);
+  const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as Level;
+  if (!LEVELS.includes(logLevel)) fail(`invalid log level "${logLevel}"; use one of ${LEVELS.join(', ')}`);
+
+  let running;
+  try {
+    running = await startServer({
+      configPath: values.config ?? env.MOCKLLM_CONFIG ?? 'config/responses.yml',
+      port,
+      host: values.host ?? env.HOST ?? '127.0.0.1',
+      logLevel,
+      strict: values.strict ? true : parseFlag(env.MOCKLLM_STRICT),
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`invalid config: ${error.message}`, 1);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') fail(`cannot listen: ${(error as Error).message}`, 1);
+    throw error;
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      running.logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(130);
+    }
+    stopping = true;
+    running.logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        running.logger.error({ err: error }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+await main();

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { load as parseYaml, YAMLException } from 'js-yaml';
+import { checkConfig } from './validate.ts';
+import type { ConfigFile } from './schema.ts';
+
+export interface LoadedConfig {
+  doc: ConfigFile;
+  /** sha256 of the file's bytes: lets a reload skip a file that did not change. */
+  hash: string;
+}
+
+/** A config that cannot be used. The message names the file, the line or path, and what is wrong. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function hashText(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Pure: text in, validated config out (or a ConfigError). Reading the file is the caller's job. */
+export function parseConfig(text: string, file: string): LoadedConfig {
+  const hash = hashText(text);
+  if (text.trim() === '') throw new ConfigError(`${file}: the file is empty; expected a mapping with "responses"`);
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { filename: file });
+  } catch (error) {
+    if (error instanceof YAMLException && error.mark) {
+      throw new ConfigError(`${file}:${error.mark.line + 1}:${error.mark.column + 1}: invalid YAML: ${error.reason}`);
+    }
+    throw new ConfigError(`${file}: invalid YAML: ${(error as Error).message}`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(`${file}: the document must be a mapping with "responses", got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
+  }
+  const problems = checkConfig(doc);
+  if (problems.length > 0) {
+    const lines = problems.map((p) => {
+      const line = lineOfPath(text, p.segments);
+      const where = line ? `${file}:${line}` : file;
+      return `${where}: ${p.path || '(document)'} ${p.message}`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  return { doc: doc as ConfigFile, hash };
+}
+
+/**
+ * Best-effort line number (1-based) of a dotted path in block-style YAML, so a schema error can
+ * point at the line to fix. Returns undefined when the path cannot be found this way.
+ */
+export function lineOfPath(text: string, segments: readonly string[]): number | undefined {
+  if (segments.length === 0) return undefined;
+  const lines = text.split('\n');
+  let parentIndent = -1;
+  let found: number | undefined;
+  let from = 0;
+  for (const segment of segments) {
+    found = undefined;
+    for (let i = from; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
+      const indent = line.length - line.trimStart().length;
+      if (indent <= parentIndent) break;
+      const key = keyOf(line.trimStart());
+      if (key === segment) {
+        found = i;
+        parentIndent = indent;
+        from = i + 1;
+        break;
+      }
+    }
+    if (found === undefined) return undefined;
+  }
+  return found === undefined ? undefined : found + 1;
+}
+
+function keyOf(line: string): string | undefined {
+  const quoted = /^(["'])(.*?)\1\s*:/.exec(line);
+  if (quoted) return quoted[2];
+  const plain = /^([^:#]+?)\s*:(\s|$)/.exec(line);
+  return plain?.[1];
+}

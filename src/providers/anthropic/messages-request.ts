@@ -1,0 +1,162 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import type { Conversation, ConversationMessage } from '../../engine/conversation.ts';
+import { invalidRequest, type ApiError } from '../../http/errors.ts';
+import type { RequestInfo } from '../provider.ts';
+
+export interface ContentBlock {
+  type: string;
+  text?: string;
+  content?: string | ContentBlock[];
+}
+
+export interface AnthropicMessage {
+  role: 'user' | 'assistant' | 'system';
+  content: string | ContentBlock[];
+}
+
+export interface MessagesRequest {
+  model: string;
+  messages: AnthropicMessage[];
+  max_tokens?: number;
+  system?: string | ContentBlock[];
+  stream?: boolean;
+}
+
+export const ANTHROPIC_VERSIONS = ['2023-06-01', '2026-10-21'];
+// Sampling parameters that API version 2026-10-21 removed (400 if sent under it).
+const REMOVED_IN_2026_10_21 = ['temperature', 'top_p', 'top_k'];
+
+const KNOWN_FIELDS = [
+  'model', 'messages', 'max_tokens', 'system', 'stop_sequences', 'stream', 'tools', 'tool_choice', 'thinking',
+  'metadata', 'service_tier', 'output_config', 'temperature', 'top_p', 'top_k', 'container', 'mcp_servers',
+  'context_management', 'inference_geo',
+];
+
+const textBlocks = {
+  type: 'array',
+  items: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, text: { type: 'string' } } },
+};
+
+function messagesRequestSchema(strict: boolean) {
+  return {
+    type: 'object',
+    required: strict ? ['model', 'messages', 'max_tokens'] : ['model', 'messages'],
+    additionalProperties: strict ? false : true,
+    properties: {
+      ...Object.fromEntries(KNOWN_FIELDS.map((f) => [f, {}])),
+      model: { type: 'string' },
+      max_tokens: { type: 'integer', minimum: 1 },
+      messages: {
+        type: 'array',
+        minItems: 1,
+        items: {
+          type: 'object',
+          required: ['role', 'content'],
+          properties: {
+            role: { enum: strict ? ['user', 'assistant'] : ['user', 'assistant', 'system'] },
+            content: { type: ['string', 'array'], items: textBlocks.items },
+          },
+        },
+      },
+      system: { type: ['string', 'array'], items: textBlocks.items },
+      stream: { type: 'boolean' },
+      stop_sequences: { type: 'array', items: { type: 'string' } },
+      temperature: { type: 'number', minimum: 0, maximum: 1 },
+      top_p: { type: 'number', minimum: 0, maximum: 1 },
+      top_k: { type: 'integer', minimum: 0 },
+      tools: { type: 'array' },
+    },
+  };
+}
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const validateLenient = ajv.compile<MessagesRequest>(messagesRequestSchema(false));
+const validateStrict = ajv.compile<MessagesRequest>(messagesRequestSchema(true));
+
+/** `/messages/0/role` → `messages.0.role`, the way the Anthropic API names a location. */
+function locationOf(instancePath: string, extra?: string): string {
+  const parts = instancePath.split('/').slice(1);
+  if (extra !== undefined) parts.push(extra);
+  return parts.join('.');
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  array: 'a valid list', object: 'a valid dictionary', string: 'a valid string', integer: 'a valid integer',
+  number: 'a valid number', boolean: 'a valid boolean',
+};
+
+/** The API's pydantic-style wording (API-FORMATS §7), e.g. `max_tokens: Field required`. */
+function toAnthropicError(error: ErrorObject): ApiError {
+  const at = locationOf(error.instancePath);
+  switch (error.keyword) {
+    case 'required':
+      return invalidRequest(`${locationOf(error.instancePath, String(error.params.missingProperty))}: Field required`);
+    case 'type': {
+      if (at === '') return invalidRequest('The request body must be a JSON object.');
+      const expected = String(error.params.type).split(',').map((t) => TYPE_WORDS[t] ?? t).join(' or ');
+      return invalidRequest(`${at}: Input should be ${expected}`);
+    }
+    case 'minItems':
+      return invalidRequest(`${at}: List should have at least ${error.params.limit} item after validation, not 0`);
+    case 'enum':
+      return invalidRequest(`${at}: Input should be ${(error.params.allowedValues as string[]).map((v) => `'${v}'`).join(' or ')}`);
+    case 'maximum':
+      return invalidRequest(`${at}: Input should be less than or equal to ${error.params.limit}`);
+    case 'minimum':
+      return invalidRequest(`${at}: Input should be greater than or equal to ${error.params.limit}`);
+    case 'additionalProperties':
+      return invalidRequest(`${locationOf(error.instancePath, String(error.params.additionalProperty))}: Extra inputs are not permitted`);
+    default:
+      return invalidRequest(`${at}: ${error.message}`);
+  }
+}
+
+function textOf(content: string | ContentBlock[] | undefined): string {
+  if (typeof content === 'string') return content;
+  if (!content) return '';
+  return content
+    .filter((block) => block.type === 'text' && typeof block.text === 'string')
+    .map((block) => block.text)
+    .join('\n');
+}
+
+export function parseMessagesRequest(body: unknown, info: RequestInfo, endpoint: string): { request: MessagesRequest; conversation: Conversation } {
+  const version = info.header('anthropic-version');
+  if (info.strict) {
+    if (!version) throw invalidRequest('anthropic-version: header is required');
+    if (!ANTHROPIC_VERSIONS.includes(version)) throw invalidRequest(`anthropic-version: "${version}" is not a valid version`);
+  }
+  const validate = info.strict ? validateStrict : validateLenient;
+  if (!validate(body)) throw toAnthropicError(validate.errors![0]!);
+  const request = body;
+  if (info.strict && version === '2026-10-21') {
+    const removed = REMOVED_IN_2026_10_21.find((field) => field in request);
+    if (removed) throw invalidRequest(`${removed}: Extra inputs are not permitted`);
+  }
+  const systemParts = [textOf(request.system)];
+  const messages: ConversationMessage[] = [];
+  for (const m of request.messages) {
+    // Lenient mode takes a `system` turn inside `messages` as an instruction, as older mocks did.
+    if (m.role === 'system') systemParts.push(textOf(m.content));
+    else messages.push({ role: m.role, text: textOf(m.content) });
+  }
+  let prompt = '';
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]!.role === 'user') {
+      prompt = messages[i]!.text;
+      break;
+    }
+  }
+  return {
+    request,
+    conversation: {
+      provider: 'anthropic',
+      endpoint,
+      model: request.model,
+      system: systemParts.filter((s) => s !== '').join('\n'),
+      messages,
+      prompt,
+      stream: request.stream === true,
+    },
+  };
+}

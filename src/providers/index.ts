@@ -1,0 +1,10 @@
+import { anthropic } from './anthropic/index.ts';
+import { openai } from './openai/index.ts';
+import type { Provider } from './provider.ts';
+
+/**
+ * The route table's providers. A new provider is a folder under providers/ plus one entry here.
+ * Order matters only for requests to unknown paths: the first provider that claims one shapes its
+ * 404, and OpenAI, which claims everything, comes last.
+ */
+export const PROVIDERS: readonly Provider[] = [anthropic, openai];

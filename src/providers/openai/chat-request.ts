@@ -1,0 +1,204 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import type { Conversation, ConversationMessage, Role } from '../../engine/conversation.ts';
+import { ApiError, invalidRequest } from '../../http/errors.ts';
+import type { RequestInfo } from '../provider.ts';
+
+export interface ChatContentPart {
+  type: string;
+  text?: string;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function';
+  content?: string | ChatContentPart[] | null;
+  name?: string;
+}
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean | null } | null;
+  n?: number | null;
+}
+
+const ROLES = ['system', 'user', 'assistant', 'tool', 'function', 'developer'];
+
+// Fields the real endpoint accepts; strict mode rejects anything else, as the real API does.
+const KNOWN_FIELDS = [
+  'model', 'messages', 'stream', 'stream_options', 'n', 'max_tokens', 'max_completion_tokens', 'temperature',
+  'top_p', 'stop', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'logprobs', 'top_logprobs',
+  'seed', 'user', 'service_tier', 'reasoning_effort', 'frequency_penalty', 'presence_penalty', 'logit_bias',
+  'functions', 'function_call', 'metadata', 'store', 'modalities', 'audio', 'prediction', 'web_search_options',
+  'verbosity', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier',
+];
+
+function chatRequestSchema(strict: boolean) {
+  return {
+    type: 'object',
+    required: ['model', 'messages'],
+    additionalProperties: strict ? false : true,
+    properties: {
+      ...Object.fromEntries(KNOWN_FIELDS.map((f) => [f, {}])),
+      model: { type: 'string' },
+      messages: {
+        type: 'array',
+        minItems: 1,
+        items: {
+          type: 'object',
+          required: ['role'],
+          properties: {
+            role: { enum: ROLES },
+            content: {
+              type: ['string', 'array', 'null'],
+              items: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, text: { type: 'string' } } },
+            },
+            name: { type: 'string' },
+            tool_call_id: { type: 'string' },
+            tool_calls: { type: ['array', 'null'] },
+          },
+        },
+      },
+      stream: { type: ['boolean', 'null'] },
+      stream_options: { type: ['object', 'null'], properties: { include_usage: { type: ['boolean', 'null'] } } },
+      n: { type: ['integer', 'null'], minimum: 1, maximum: 128 },
+      max_tokens: { type: ['integer', 'null'], minimum: 1 },
+      max_completion_tokens: { type: ['integer', 'null'], minimum: 1 },
+      temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
+      top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+      stop: { type: ['string', 'array', 'null'], maxItems: 4, items: { type: 'string' } },
+      tools: { type: ['array', 'null'] },
+    },
+  };
+}
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const validateLenient = ajv.compile<ChatRequest>(chatRequestSchema(false));
+const validateStrict = ajv.compile<ChatRequest>(chatRequestSchema(true));
+
+/** `/messages/0/role` → `messages[0].role`, the way OpenAI names a param. */
+function paramOf(instancePath: string, extra?: string): string {
+  const parts = instancePath.split('/').slice(1);
+  if (extra !== undefined) parts.push(extra);
+  return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+const TYPE_NAMES: Record<string, string> = { array: 'an array', object: 'an object', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'a boolean', null: 'null' };
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return TYPE_NAMES[typeof value] ?? typeof value;
+}
+
+function valueAt(body: unknown, instancePath: string): unknown {
+  let node: unknown = body;
+  for (const part of instancePath.split('/').slice(1)) node = (node as Record<string, unknown> | undefined)?.[part];
+  return node;
+}
+
+/** Words the real API uses for each kind of violation (see API-FORMATS §1). */
+function toOpenAiError(error: ErrorObject, body: unknown): ApiError {
+  const param = paramOf(error.instancePath);
+  switch (error.keyword) {
+    case 'required': {
+      const missing = paramOf(error.instancePath, String(error.params.missingProperty));
+      if (missing === 'model') return invalidRequest('you must provide a model parameter');
+      return invalidRequest(`Missing required parameter: '${missing}'.`, missing, 'missing_required_parameter');
+    }
+    case 'type': {
+      if (param === '') return invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
+      const expected = String(error.params.type).split(',').map((t) => TYPE_NAMES[t] ?? t).join(' or ');
+      return invalidRequest(
+        `Invalid type for '${param}': expected ${expected}, but got ${describeValue(valueAt(body, error.instancePath))} instead.`,
+        param,
+        'invalid_type',
+      );
+    }
+    case 'minItems':
+      return invalidRequest(
+        `Invalid '${param}': empty array. Expected an array with minimum length ${error.params.limit}, but got an empty array instead.`,
+        param,
+        'empty_array',
+      );
+    case 'maxItems':
+      return invalidRequest(
+        `Invalid '${param}': array too long. Expected an array with maximum length ${error.params.limit}.`,
+        param,
+        'array_above_max_length',
+      );
+    case 'enum':
+      return invalidRequest(
+        `Invalid value: '${String(valueAt(body, error.instancePath))}'. Supported values are: ${ROLES.map((r) => `'${r}'`).join(', ')}.`,
+        param,
+        'invalid_value',
+      );
+    case 'maximum':
+    case 'minimum': {
+      const above = error.keyword === 'maximum';
+      const value = valueAt(body, error.instancePath);
+      const kind = Number.isInteger(value) ? 'integer' : 'decimal';
+      return invalidRequest(
+        `Invalid '${param}': ${kind} ${above ? 'above maximum' : 'below minimum'} value. Expected a value ${above ? '<=' : '>='} ${error.params.limit}, but got ${value} instead.`,
+        param,
+        `${kind}_${above ? 'above_max' : 'below_min'}_value`,
+      );
+    }
+    case 'additionalProperties':
+      return invalidRequest(`Unrecognized request argument supplied: ${error.params.additionalProperty}`);
+    default:
+      return invalidRequest(`Invalid '${param}': ${error.message}.`, param || null, 'invalid_value');
+  }
+}
+
+function textOf(content: ChatMessage['content']): string {
+  if (typeof content === 'string') return content;
+  if (!content) return '';
+  return content
+    .filter((part) => part.type === 'text' && typeof part.text === 'string')
+    .map((part) => part.text)
+    .join('\n');
+}
+
+const ROLE_OF: Record<ChatMessage['role'], Role> = {
+  system: 'system',
+  developer: 'system',
+  user: 'user',
+  assistant: 'assistant',
+  tool: 'tool',
+  function: 'tool',
+};
+
+export function parseChatRequest(body: unknown, info: RequestInfo, endpoint: string): { request: ChatRequest; conversation: Conversation } {
+  const validate = info.strict ? validateStrict : validateLenient;
+  if (!validate(body)) throw toOpenAiError(validate.errors![0]!, body);
+  const request = body;
+  if (info.strict && request.stream_options != null && request.stream !== true) {
+    throw invalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
+  }
+  const messages: ConversationMessage[] = request.messages.map((m) => {
+    const message: ConversationMessage = { role: ROLE_OF[m.role], text: textOf(m.content) };
+    if (m.name) message.name = m.name;
+    return message;
+  });
+  let prompt = '';
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]!.role === 'user') {
+      prompt = messages[i]!.text;
+      break;
+    }
+  }
+  return {
+    request,
+    conversation: {
+      provider: 'openai',
+      endpoint,
+      model: request.model,
+      system: messages.filter((m) => m.role === 'system').map((m) => m.text).join('\n'),
+      messages,
+      prompt,
+      stream: request.stream === true,
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { hex } from '../../http/ids.ts';
+import { chatRoute } from '../chat-route.ts';
+import type { Provider } from '../provider.ts';
+import { renderChatCompletion, renderChatStream } from './chat-encode.ts';
+import { parseChatRequest } from './chat-request.ts';
+import { openAiErrorBody } from './errors.ts';
+
+const CHAT_COMPLETIONS = '/v1/chat/completions';
+
+// Generous, never-exhausted limits: clients that read them (gateways, LangChain) see a healthy account.
+const RATE_LIMIT_HEADERS = {
+  'openai-version': '2020-10-01',
+  'x-ratelimit-limit-requests': '10000',
+  'x-ratelimit-remaining-requests': '9999',
+  'x-ratelimit-reset-requests': '6ms',
+  'x-ratelimit-limit-tokens': '30000000',
+  'x-ratelimit-remaining-tokens': '29999990',
+  'x-ratelimit-reset-tokens': '0s',
+};
+
+export const openai: Provider = {
+  name: 'openai',
+  routes: [
+    chatRoute(CHAT_COMPLETIONS, {
+      parse: (body, info) => parseChatRequest(body, info, CHAT_COMPLETIONS),
+      renderJson: renderChatCompletion,
+      renderStream: renderChatStream,
+      streams: (request) => request.stream === true,
+    }),
+  ],
+  claims: () => true,
+  newRequestId: () => `req_${hex(32)}`,
+  responseHeaders: () => RATE_LIMIT_HEADERS,
+  errorBody: openAiErrorBody,
+  malformedJsonMessage:
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. " +
+    'The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)',
+};
