@@ -20,6 +20,8 @@ export interface ConfigSourceOptions {
   logger: Logger;
   /** Called with every new valid config; the caller swaps it in. */
   onLoad: (config: LoadedConfig) => void;
+  /** Told the outcome of every reload attempt (metrics count them). */
+  onReloadResult?: (result: ReloadResult) => void;
   /** Coalesces the burst of events one save makes (editors, the kubelet's symlink swap). */
   debounceMs?: number;
   /** A periodic re-read, so a change that no file event reports still lands. */
@@ -71,7 +73,11 @@ export class ConfigSource {
       this.#again = true;
       return this.#reloading;
     }
-    this.#reloading = this.#reloadOnce().finally(() => {
+    this.#reloading = this.#reloadOnce().then((result) => {
+      this.#options.onReloadResult?.(result);
+      return result;
+    });
+    this.#reloading = this.#reloading.finally(() => {
       this.#reloading = undefined;
       if (this.#again) {
         this.#again = false;
