@@ -1,69 +1,120 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
+import compose from 'koa-compose';
+import { adminMiddleware, isAdminPath } from './admin/index.ts';
+import { MAX_JOURNAL_BODY_BYTES, redactHeaders, type Journal } from './admin/journal.ts';
+import type { ConfigSource } from './config/source.ts';
+import { normalizePrompt } from './engine/rules.ts';
 import type { RuleStore } from './engine/store.ts';
 import { ApiError, fromBodyParserError, internalError, routeNotFound } from './http/errors.ts';
 import type { RequestState } from './http/state.ts';
+import { opsRoutes, type Lifecycle } from './observability/health.ts';
 import type { Logger } from './observability/logger.ts';
+import type { Metrics } from './observability/metrics.ts';
 import { PROVIDERS } from './providers/index.ts';
 import type { Provider, ProviderDeps } from './providers/provider.ts';
 
 export interface AppOptions {
   store: RuleStore;
   logger: Logger;
+  journal: Journal;
+  metrics: Metrics;
+  lifecycle: Lifecycle;
+  config?: ConfigSource;
   /** MOCKLLM_STRICT, when set: overrides the config's `settings.strict`. */
   strictOverride?: boolean;
+  /** MOCKLLM_ADMIN_TOKEN / --admin-token: overrides `settings.admin.token`. */
+  adminToken?: string;
+  /** --no-admin. */
+  adminDisabled?: boolean;
 }
 
 // Probes and scrapes arrive every few seconds; their log lines would drown the ones that matter.
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const MAX_CLIENT_REQUEST_ID = 200;
 
+/**
+ * Middleware order: request context (id, owning provider) → access log → metrics → then one of
+ * three branches: ops (health, metrics), admin, or the provider pipeline (journal → provider
+ * errors → JSON body → route table → 404).
+ */
 export function createApp(options: AppOptions): Koa {
-  const { store, logger } = options;
+  const { store, logger, metrics } = options;
   const app = new Koa();
   const router = new Router();
   const providerOfRoute = new Map<string, Provider>();
-  const deps: ProviderDeps = { store, strictOverride: options.strictOverride };
-
+  const deps: ProviderDeps = {
+    store,
+    strictOverride: options.strictOverride,
+    streams: {
+      opened: () => metrics.activeStreams.inc(),
+      closed: () => metrics.activeStreams.dec(),
+    },
+  };
   for (const provider of PROVIDERS) {
     for (const route of provider.routes) {
       router.register(route.path, [route.method], (ctx: Context) => route.handle(ctx, deps));
       providerOfRoute.set(route.path, provider);
     }
   }
-  router.get('/healthz', (ctx) => {
-    ctx.body = { status: 'ok' };
+
+  const ops = opsRoutes({ store, metrics, lifecycle: options.lifecycle, config: options.config });
+  const admin = adminMiddleware({
+    store,
+    journal: options.journal,
+    metrics,
+    logger,
+    token: options.adminToken,
+    disabled: options.adminDisabled,
   });
+  const providerPipeline = compose([
+    journalRecorder(options.journal),
+    errorResponder(logger),
+    jsonBody(store, providerOfRoute),
+    router.routes() as unknown as Middleware,
+    (ctx: Context) => {
+      throw routeNotFound(ctx.method, ctx.path);
+    },
+  ]);
 
   app.use(requestContext(providerOfRoute));
   app.use(accessLog(logger));
-  app.use(errorResponder(logger));
-  app.use(jsonBody(store, providerOfRoute));
-  app.use(router.routes());
-  app.use((ctx) => {
-    throw routeNotFound(ctx.method, ctx.path);
+  app.use(metricsRecorder(metrics));
+  app.use((ctx, next) => {
+    if (OPS_PATHS.has(ctx.path) && ctx.method === 'GET') return ops(ctx, next);
+    if (isAdminPath(ctx.path)) return admin(ctx, () => providerPipeline(ctx, next));
+    return providerPipeline(ctx, next);
   });
   // Koa's own last-resort handler would print to stderr; everything is already logged by accessLog.
   app.silent = true;
   return app;
 }
 
+const matchedRoute = (ctx: Context): string | undefined => {
+  const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
+  return typeof route === 'string' ? route : undefined;
+};
+
 /** Decides which provider owns the request (its error shape, its ids) and sets the request id. */
 function requestContext(providerOfRoute: ReadonlyMap<string, Provider>): Middleware {
   return async (ctx: Context, next: Next) => {
+    const state = ctx.state as RequestState;
+    state.startedAt = process.hrtime.bigint();
     const header = (name: string) => ctx.get(name) || undefined;
     const provider = providerOfRoute.get(ctx.path) ?? PROVIDERS.find((p) => p.claims(ctx.path, header))!;
     const clientId = ctx.get('x-request-id');
     const requestId = clientId && clientId.length <= MAX_CLIENT_REQUEST_ID ? clientId : provider.newRequestId();
-    const state = ctx.state as RequestState;
     state.provider = provider;
     state.requestId = requestId;
-    state.startedAt = process.hrtime.bigint();
     ctx.set('x-request-id', requestId);
-    ctx.set(provider.responseHeaders(requestId));
+    if (!OPS_PATHS.has(ctx.path) && !isAdminPath(ctx.path)) ctx.set(provider.responseHeaders(requestId));
     await next();
   };
+}
+
+function elapsedMs(state: RequestState): number {
+  return Math.round((Number(process.hrtime.bigint() - state.startedAt) / 1e6) * 1000) / 1000;
 }
 
 function accessLog(logger: Logger): Middleware {
@@ -72,14 +123,13 @@ function accessLog(logger: Logger): Middleware {
       await next();
     } finally {
       const state = ctx.state as RequestState;
-      const durationMs = Number(process.hrtime.bigint() - state.startedAt) / 1e6;
       const answer = state.answer;
       const line = {
         requestId: state.requestId,
         method: ctx.method,
-        route: (ctx as { routePath?: string }).routePath ?? ctx.path,
+        route: matchedRoute(ctx) ?? ctx.path,
         status: ctx.status,
-        durationMs: Math.round(durationMs * 1000) / 1000,
+        durationMs: elapsedMs(state),
         ...(answer && {
           provider: state.provider.name,
           model: answer.model,
@@ -89,8 +139,62 @@ function accessLog(logger: Logger): Middleware {
           ...(answer.streamOutcome && { streamOutcome: answer.streamOutcome, chunks: answer.contentChunks }),
         }),
       };
-      if (QUIET_PATHS.has(ctx.path)) logger.debug(line, 'request');
+      if (OPS_PATHS.has(ctx.path)) logger.debug(line, 'request');
       else logger.info(line, 'request');
+    }
+  };
+}
+
+function metricsRecorder(metrics: Metrics): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const state = ctx.state as RequestState;
+    try {
+      await next();
+    } finally {
+      // Only route templates become labels: a raw path would let clients mint unbounded series.
+      const route = matchedRoute(ctx) ?? 'unmatched';
+      metrics.httpRequests.inc({ method: ctx.method, route, status: String(ctx.status) });
+      metrics.httpDuration.observe({ method: ctx.method, route }, elapsedMs(state) / 1000);
+      const answer = state.answer;
+      if (answer) {
+        metrics.responses.inc({ provider: state.provider.name, endpoint: route, matched: String(answer.ruleId !== null) });
+        if (answer.contentChunks) metrics.streamChunks.inc({ provider: state.provider.name }, answer.contentChunks);
+      }
+    }
+  };
+}
+
+function journalRecorder(journal: Journal): Middleware {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } finally {
+      if (journal.capacity > 0) {
+        const state = ctx.state as RequestState;
+        const answer = state.answer;
+        const raw = (ctx.request as { rawBody?: string }).rawBody;
+        const body = (ctx.request as { body?: unknown }).body;
+        const bytes = raw === undefined ? 0 : Buffer.byteLength(raw);
+        const bodyModel = body && typeof body === 'object' && typeof (body as { model?: unknown }).model === 'string' ? (body as { model: string }).model : null;
+        journal.record({
+          time: new Date().toISOString(),
+          method: ctx.method,
+          provider: matchedRoute(ctx) ? state.provider.name : null,
+          endpoint: matchedRoute(ctx) ?? ctx.path,
+          model: answer?.model ?? bodyModel,
+          prompt: answer ? normalizePrompt(answer.prompt) : null,
+          stream: answer?.stream ?? false,
+          status: ctx.status,
+          matched: answer?.ruleId != null,
+          ruleId: answer?.ruleId ?? null,
+          durationMs: elapsedMs(state),
+          request: {
+            headers: redactHeaders(ctx.request.headers),
+            body: bytes > MAX_JOURNAL_BODY_BYTES ? null : (body ?? null),
+            ...(bytes > MAX_JOURNAL_BODY_BYTES && { bodyOmitted: { bytes } }),
+          },
+        });
+      }
     }
   };
 }
@@ -104,8 +208,8 @@ function errorResponder(logger: Logger): Middleware {
       let error = thrown instanceof ApiError ? thrown : fromBodyParserError(thrown, state.provider.malformedJsonMessage);
       if (!error) {
         logger.error({ err: thrown, requestId: state.requestId, route: ctx.path }, 'unexpected error while answering');
-        error = internalError();
-        error = new ApiError({ ...error, message: `${error.message} (Please include the request ID ${state.requestId} in your message.)` });
+        const internal = internalError();
+        error = new ApiError({ ...internal, message: `${internal.message} (Please include the request ID ${state.requestId} in your message.)` });
       }
       if (ctx.res.headersSent) {
         // A stream already began: the status is gone, so ending the connection is the only honest signal.

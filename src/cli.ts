@@ -10,6 +10,8 @@ const USAGE = `Usage: mockllm [--config PATH] [--port N] [--host H] [--log-level
   --host H          address to bind (env HOST; default 127.0.0.1)
   --log-level L     fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL; default info)
   --strict          reject what the real APIs reject (env MOCKLLM_STRICT=1)
+  --admin-token T   require "Authorization: Bearer T" on /admin/* (env MOCKLLM_ADMIN_TOKEN)
+  --no-admin        remove the admin API entirely
   -h, --help        show this help
 `;
 
@@ -38,6 +40,8 @@ async function main(): Promise<void> {
         host: { type: 'string' },
         'log-level': { type: 'string' },
         strict: { type: 'boolean' },
+        'admin-token': { type: 'string' },
+        'no-admin': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -64,6 +68,8 @@ async function main(): Promise<void> {
       host: values.host ?? env.HOST ?? '127.0.0.1',
       logLevel,
       strict: values.strict ? true : parseFlag(env.MOCKLLM_STRICT),
+      adminToken: values['admin-token'] ?? (env.MOCKLLM_ADMIN_TOKEN || undefined),
+      adminDisabled: values['no-admin'] === true,
     });
   } catch (error) {
     if (error instanceof ConfigError) fail(`invalid config: ${error.message}`, 1);

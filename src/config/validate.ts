@@ -1,8 +1,10 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { configSchema, type ConfigFile } from './schema.ts';
+import { configSchema, ruleSchema, type ConfigFile, type RuleSpec } from './schema.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+ajv.addSchema(ruleSchema);
 const validateConfig = ajv.compile<ConfigFile>(configSchema);
+const validateRule = ajv.getSchema<RuleSpec>('urn:mockllm:rule')!;
 
 export interface SchemaProblem {
   /** Dotted path for people, e.g. `settings.match`; empty for the document itself. */
@@ -13,8 +15,61 @@ export interface SchemaProblem {
 }
 
 export function checkConfig(doc: unknown): SchemaProblem[] {
-  if (validateConfig(doc)) return [];
-  return (validateConfig.errors ?? []).map(describeSchemaError);
+  if (!validateConfig(doc)) return describeSchemaErrors(validateConfig.errors ?? []);
+  return duplicateRuleIds(doc);
+}
+
+// Ids name rules in the admin API and the journal, so two rules may not share one.
+function duplicateRuleIds(doc: ConfigFile): SchemaProblem[] {
+  const seen = new Set<string>();
+  const problems: SchemaProblem[] = [];
+  (doc.rules ?? []).forEach((rule, index) => {
+    if (rule.id === undefined) return;
+    if (seen.has(rule.id)) {
+      problems.push({ path: `rules.${index}.id`, segments: ['rules', String(index), 'id'], message: `"${rule.id}" is already the id of an earlier rule` });
+    }
+    seen.add(rule.id);
+  });
+  return problems;
+}
+
+/** The admin API validates rules with the very schema the file's `rules` entries use. */
+export function checkRule(doc: unknown): SchemaProblem[] {
+  if (validateRule(doc)) return [];
+  return describeSchemaErrors(validateRule.errors ?? []);
+}
+
+/**
+ * A `oneOf` failure repeats every branch's complaint. A reader wants the branch that fits the
+ * value's type: for an object `response`, what is wrong inside the object, not "must be string".
+ */
+function describeSchemaErrors(errors: readonly ErrorObject[]): SchemaProblem[] {
+  const alternatives = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  const hasDeeperComplaint = (path: string) =>
+    errors.some(
+      (e) => e.instancePath.startsWith(`${path}/`) || (e.instancePath === path && e.keyword !== 'oneOf' && e.keyword !== 'type'),
+    );
+  const problems: SchemaProblem[] = [];
+  const seen = new Set<string>();
+  const add = (problem: SchemaProblem) => {
+    const key = `${problem.path}\u0000${problem.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      problems.push(problem);
+    }
+  };
+  for (const error of errors) {
+    if (error.keyword === 'oneOf') continue;
+    if (error.keyword === 'type' && alternatives.has(error.instancePath)) {
+      if (hasDeeperComplaint(error.instancePath)) continue;
+      // No branch got further than its type check: name every type the value could have had.
+      const types = errors.filter((e) => e.keyword === 'type' && e.instancePath === error.instancePath).map((e) => e.params.type);
+      add({ ...describeSchemaError(error), message: `must be ${types.join(' or ')}` });
+      continue;
+    }
+    add(describeSchemaError(error));
+  }
+  return problems;
 }
 
 export function describeSchemaError(error: ErrorObject): SchemaProblem {
@@ -22,6 +77,10 @@ export function describeSchemaError(error: ErrorObject): SchemaProblem {
   if (error.keyword === 'additionalProperties') {
     segments.push(String(error.params.additionalProperty));
     return { path: segments.join('.'), segments, message: 'is not a known key' };
+  }
+  if (error.keyword === 'required') {
+    segments.push(String(error.params.missingProperty));
+    return { path: segments.join('.'), segments, message: 'is required' };
   }
   if (error.keyword === 'enum') {
     return { path: segments.join('.'), segments, message: `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };

@@ -28,9 +28,14 @@ export function chatRoute<Request>(path: string, adapter: ChatAdapter<Request>):
       ctx.status = 200;
       ctx.respond = false;
       ctx.res.writeHead(200, { ...(ctx.response.headers as Record<string, string>), ...SSE_HEADERS });
-      const result = await writeEventStream(ctx.res, adapter.renderStream(match, conversation, request));
-      state.answer.streamOutcome = result.outcome;
-      state.answer.contentChunks = result.contentChunks;
+      deps.streams.opened();
+      try {
+        const result = await writeEventStream(ctx.res, adapter.renderStream(match, conversation, request));
+        state.answer.streamOutcome = result.outcome;
+        state.answer.contentChunks = result.contentChunks;
+      } finally {
+        deps.streams.closed();
+      }
     },
   };
 }

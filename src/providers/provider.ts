@@ -10,6 +10,8 @@ export interface ProviderDeps {
   store: RuleStore;
   /** Strict validation, from MOCKLLM_STRICT when set, else the config's `settings.strict`. */
   strictOverride: boolean | undefined;
+  /** Told when an SSE stream starts and ends (the active-streams gauge). */
+  streams: { opened(): void; closed(): void };
 }
 
 export interface RequestInfo {

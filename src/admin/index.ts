@@ -1,0 +1,97 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Router from '@koa/router';
+import compose from 'koa-compose';
+import bodyParser from 'koa-bodyparser';
+import type { Context, Middleware, Next } from 'koa';
+import type { RuleStore } from '../engine/store.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { AdminError, sendAdminError } from './errors.ts';
+import type { Journal } from './journal.ts';
+import { registerRequestRoutes } from './requests.ts';
+import { registerResponseRoutes } from './responses.ts';
+
+export interface AdminOptions {
+  store: RuleStore;
+  journal: Journal;
+  metrics: Metrics;
+  logger: Logger;
+  /** From MOCKLLM_ADMIN_TOKEN or --admin-token; wins over `settings.admin.token`. */
+  token?: string;
+  /** --no-admin: the routes do not exist, whatever the config says. */
+  disabled?: boolean;
+}
+
+const ADMIN_BODY_LIMIT = '1mb';
+
+export function isAdminPath(path: string): boolean {
+  return path === '/admin' || path.startsWith('/admin/');
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Compares digests, so neither the token's content nor its length shows in the timing. */
+export function tokenMatches(presented: string, expected: string): boolean {
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/**
+ * The admin surface as one middleware. When the admin API is disabled it passes the request on,
+ * so /admin paths get the same 404 as any unknown path.
+ */
+export function adminMiddleware(options: AdminOptions): Middleware {
+  const { store, journal, metrics } = options;
+  const router = new Router();
+  registerResponseRoutes(router, store, metrics);
+  router.post('/admin/reset', (ctx) => {
+    store.reset();
+    journal.clear();
+    metrics.adminChanges.inc({ operation: 'reset' });
+    ctx.status = 204;
+  });
+  registerRequestRoutes(router, journal);
+
+  const handle = compose([
+    adminErrors(options.logger),
+    authorize(store, options.token),
+    bodyParser({ enableTypes: ['json'], jsonLimit: ADMIN_BODY_LIMIT, strict: true, detectJSON: () => true }) as unknown as Middleware,
+    router.routes() as unknown as Middleware,
+    () => {
+      throw new AdminError(404, 'not_found', 'No such admin endpoint.');
+    },
+  ]);
+
+  return (ctx: Context, next: Next) => {
+    if (options.disabled || !store.current.settings.adminEnabled) return next();
+    return handle(ctx, next);
+  };
+}
+
+function authorize(store: RuleStore, cliToken: string | undefined): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const token = cliToken ?? store.current.settings.adminToken;
+    if (token !== undefined) {
+      const match = /^Bearer (.+)$/i.exec(ctx.get('authorization'));
+      if (!match || !tokenMatches(match[1]!, token)) {
+        ctx.set('www-authenticate', 'Bearer realm="mockllm-admin"');
+        throw new AdminError(401, 'unauthorized', 'This admin API needs "Authorization: Bearer <token>" with the configured admin token.');
+      }
+    }
+    await next();
+  };
+}
+
+function adminErrors(logger: Logger): Middleware {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof AdminError) return sendAdminError(ctx, error);
+      const { status, type } = (error ?? {}) as { status?: number; type?: string };
+      if (status === 413 || type === 'entity.too.large') return sendAdminError(ctx, new AdminError(413, 'too_large', `The body is larger than ${ADMIN_BODY_LIMIT}.`));
+      if (status === 400 || status === 415) return sendAdminError(ctx, new AdminError(400, 'invalid_json', 'The body is not valid JSON.'));
+      logger.error({ err: error, route: ctx.path }, 'unexpected error in the admin API');
+      sendAdminError(ctx, new AdminError(500, 'internal', 'Unexpected error; see the server log.'));
+    }
+  };
+}

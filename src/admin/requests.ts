@@ -1,0 +1,46 @@
+import type Router from '@koa/router';
+import { AdminError } from './errors.ts';
+import type { Journal, JournalFilter } from './journal.ts';
+
+function integerParam(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new AdminError(400, 'invalid_body', `${name} must be a non-negative integer`, name);
+  return Number(value);
+}
+
+function booleanParam(value: unknown, name: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new AdminError(400, 'invalid_body', `${name} must be true or false`, name);
+}
+
+function stringParam(value: unknown, name: string): string | undefined {
+  if (value === undefined || typeof value === 'string') return value;
+  throw new AdminError(400, 'invalid_body', `${name} may be given once`, name);
+}
+
+export function registerRequestRoutes(router: Router, journal: Journal): void {
+  router.get('/admin/requests', (ctx) => {
+    const q = ctx.query;
+    const filter: JournalFilter = {};
+    const provider = stringParam(q.provider, 'provider');
+    const model = stringParam(q.model, 'model');
+    const endpoint = stringParam(q.endpoint, 'endpoint');
+    const matched = booleanParam(q.matched, 'matched');
+    const limit = integerParam(q.limit, 'limit');
+    const after = integerParam(q.after, 'after');
+    if (provider !== undefined) filter.provider = provider;
+    if (model !== undefined) filter.model = model;
+    if (endpoint !== undefined) filter.endpoint = endpoint;
+    if (matched !== undefined) filter.matched = matched;
+    if (limit !== undefined) filter.limit = limit;
+    if (after !== undefined) filter.after = after;
+    ctx.body = { requests: journal.list(filter), size: journal.size, capacity: journal.capacity };
+  });
+
+  router.delete('/admin/requests', (ctx) => {
+    journal.clear();
+    ctx.status = 204;
+  });
+}

@@ -1,0 +1,90 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { RuleSpec } from '../config/schema.ts';
+import { checkRule } from '../config/validate.ts';
+import type { Rule } from '../engine/rules.ts';
+import { RuleIdConflict, type RuleStore } from '../engine/store.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { AdminError } from './errors.ts';
+
+/** A rule as the admin API shows it: the same shape as an entry of the file's `rules` list. */
+export function presentRule(rule: Rule) {
+  return { id: rule.id, source: rule.source, match: rule.spec.match, response: rule.spec.response };
+}
+
+/**
+ * Accepts the seed's simple form `{"prompt", "response"}` or the rule form `{"match", "response"}`
+ * and validates it with the file's own rule schema. Errors name the field the client sent.
+ */
+export function ruleSpecFromBody(body: unknown): RuleSpec {
+  let candidate = body;
+  const simple = body !== null && typeof body === 'object' && !Array.isArray(body) && 'prompt' in body && !('match' in body);
+  if (simple) {
+    const { prompt, ...rest } = body as Record<string, unknown>;
+    candidate = { ...rest, match: { prompt } };
+  }
+  const problems = checkRule(candidate);
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    const field = simple && first.path === 'match.prompt' ? 'prompt' : first.path;
+    if (field === '') throw new AdminError(400, 'invalid_body', `The body ${first.message}: send {"prompt": "...", "response": "..."}.`);
+    throw new AdminError(400, 'invalid_body', `${field} ${first.message}`, field);
+  }
+  return candidate as RuleSpec;
+}
+
+export function registerResponseRoutes(router: Router, store: RuleStore, metrics: Metrics): void {
+  const find = (ctx: Context): Rule => {
+    const rule = store.current.byId.get(ctx.params.id!);
+    if (!rule) throw new AdminError(404, 'not_found', `No response with id '${ctx.params.id}'.`);
+    return rule;
+  };
+
+  router.get('/admin/responses', (ctx) => {
+    ctx.body = { responses: store.current.rules.map(presentRule) };
+  });
+
+  router.post('/admin/responses', (ctx) => {
+    const spec = ruleSpecFromBody(ctx.request.body);
+    let rule: Rule;
+    try {
+      rule = store.create(spec);
+    } catch (error) {
+      if (error instanceof RuleIdConflict) throw new AdminError(409, 'conflict', error.message, 'id');
+      throw error;
+    }
+    metrics.adminChanges.inc({ operation: 'create' });
+    ctx.status = 201;
+    ctx.set('location', `/admin/responses/${encodeURIComponent(rule.id)}`);
+    ctx.body = presentRule(rule);
+  });
+
+  router.delete('/admin/responses', (ctx) => {
+    store.reset();
+    metrics.adminChanges.inc({ operation: 'reset' });
+    ctx.status = 204;
+  });
+
+  router.get('/admin/responses/:id', (ctx) => {
+    ctx.body = presentRule(find(ctx));
+  });
+
+  router.put('/admin/responses/:id', (ctx) => {
+    const id = ctx.params.id!;
+    const spec = ruleSpecFromBody(ctx.request.body);
+    if (spec.id !== undefined && spec.id !== id) {
+      throw new AdminError(400, 'invalid_body', `id "${spec.id}" in the body does not match "${id}" in the URL`, 'id');
+    }
+    const rule = store.replace(id, spec);
+    if (!rule) throw new AdminError(404, 'not_found', `No response with id '${id}'.`);
+    metrics.adminChanges.inc({ operation: 'replace' });
+    ctx.body = presentRule(rule);
+  });
+
+  router.delete('/admin/responses/:id', (ctx) => {
+    find(ctx);
+    store.delete(ctx.params.id!);
+    metrics.adminChanges.inc({ operation: 'delete' });
+    ctx.status = 204;
+  });
+}

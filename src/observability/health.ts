@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import type { ConfigSource } from '../config/source.ts';
+import type { RuleStore } from '../engine/store.ts';
+import type { Metrics } from './metrics.ts';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface Lifecycle {
+  /** False once shutdown begins, so readiness turns 503 before the listener closes. */
+  ready: boolean;
+}
+
+export interface OpsOptions {
+  store: RuleStore;
+  metrics: Metrics;
+  lifecycle: Lifecycle;
+  config?: ConfigSource;
+}
+
+const startedAt = Date.now();
+
+/** /healthz (liveness), /readyz (readiness) and /metrics: never behind the admin token. */
+export function opsRoutes(options: OpsOptions): Middleware {
+  const { store, metrics, lifecycle, config } = options;
+  const router = new Router();
+  const report = (status: string) => {
+    const configStatus = config?.status;
+    return {
+      status,
+      version: VERSION,
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      config: configStatus && {
+        path: configStatus.path,
+        hash: configStatus.hash,
+        loadedAt: configStatus.loadedAt.toISOString(),
+        lastReloadAt: configStatus.lastReloadAt?.toISOString() ?? null,
+        lastReloadError: configStatus.lastReloadError,
+      },
+      entries: store.counts(),
+    };
+  };
+  router.get('/healthz', (ctx) => {
+    ctx.body = report('ok');
+  });
+  router.get('/readyz', (ctx) => {
+    const ready = lifecycle.ready;
+    ctx.status = ready ? 200 : 503;
+    ctx.body = report(ready ? 'ready' : 'not_ready');
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+  return router.routes() as unknown as Middleware;
+}
