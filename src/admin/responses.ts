@@ -25,12 +25,24 @@ export function ruleSpecFromBody(body: unknown): RuleSpec {
   }
   const problems = checkRule(candidate);
   if (problems.length > 0) {
-    const first = problems[0]!;
+    // A mistyped key yields two problems, e.g. `{"response": {"txt": …}}` gives "response.text is
+    // required" and "response.txt is not a known key". The schema reports the missing one first,
+    // but the client looks for what it sent: prefer a problem at a path present in the body.
+    const first = problems.find((p) => p.path !== '' && hasPath(candidate, p.segments)) ?? problems[0]!;
     const field = simple && first.path === 'match.prompt' ? 'prompt' : first.path;
     if (field === '') throw new AdminError(400, 'invalid_body', `The body ${first.message}: send {"prompt": "...", "response": "..."}.`);
     throw new AdminError(400, 'invalid_body', `${field} ${first.message}`, field);
   }
   return candidate as RuleSpec;
+}
+
+function hasPath(value: unknown, segments: readonly string[]): boolean {
+  let node = value;
+  for (const key of segments) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, key)) return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return true;
 }
 
 export function registerResponseRoutes(router: Router, store: RuleStore, metrics: Metrics): void {
