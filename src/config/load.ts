@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { load as parseYaml, YAMLException } from 'js-yaml';
+import { loadAll as parseYamlDocuments, YAMLException } from 'js-yaml';
 import { checkConfig } from './validate.ts';
 import type { ConfigFile } from './schema.ts';
 
@@ -22,17 +22,24 @@ export function hashText(text: string): string {
 export function parseConfig(text: string, file: string): LoadedConfig {
   const hash = hashText(text);
   if (text.trim() === '') throw new ConfigError(`${file}: the file is empty; expected a mapping with "responses"`);
-  let doc: unknown;
+  let docs: unknown[];
   try {
-    doc = parseYaml(text, { filename: file });
+    docs = parseYamlDocuments(text, { filename: file });
   } catch (error) {
     if (error instanceof YAMLException && error.mark) {
       throw new ConfigError(`${file}:${error.mark.line + 1}:${error.mark.column + 1}: invalid YAML: ${error.reason}`);
     }
     throw new ConfigError(`${file}: invalid YAML: ${(error as Error).message}`);
   }
+  // A file whose every line is commented out is valid YAML with no document; js-yaml's `load`
+  // would call it invalid YAML, which sends the reader looking for a syntax error that is not there.
+  if (docs.length === 0) throw new ConfigError(`${file}: the file holds only comments; expected a mapping with "responses"`);
+  if (docs.length > 1) throw new ConfigError(`${file}: invalid YAML: expected one document, found ${docs.length} (separated by "---")`);
+  const doc = docs[0];
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new ConfigError(`${file}: the document must be a mapping with "responses", got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
+    // typeof null is 'object': name it, or "must be a mapping, got object" contradicts itself.
+    const got = doc === null ? 'null (an empty document)' : Array.isArray(doc) ? 'a list' : typeof doc;
+    throw new ConfigError(`${file}: the document must be a mapping with "responses", got ${got}`);
   }
   const problems = checkConfig(doc);
   if (problems.length > 0) {
