@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/load.ts';
-import { startServer } from './server.ts';
+import { startServer, type RunningServer } from './server.ts';
 
 const USAGE = `Usage: mockllm [--config PATH] [--port N] [--host H] [--log-level L]
 
@@ -53,14 +53,44 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const env = process.env;
+  // An empty variable counts as unset (as MOCKLLM_STRICT and MOCKLLM_ADMIN_TOKEN already do):
+  // compose files and Helm templates pass `PORT=` when the value is not given.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([, value]) => value !== '')) as NodeJS.ProcessEnv;
   const portText = values.port ?? env.PORT ?? '8000';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) fail(`invalid port "${portText}"`);
   const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as Level;
   if (!LEVELS.includes(logLevel)) fail(`invalid log level "${logLevel}"; use one of ${LEVELS.join(', ')}`);
 
-  let running;
+  // Signal handlers go in before start-up: the server answers HTTP (and logs 'mockllm listening')
+  // before startServer returns, and a SIGTERM with no handler yet would kill the process outright
+  // instead of exiting 0. A signal during start-up is acted on once the server is up.
+  let running: RunningServer | undefined;
+  let pending: NodeJS.Signals | undefined;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      running?.logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(130);
+    }
+    stopping = true;
+    if (!running) {
+      pending = signal;
+      return;
+    }
+    const server = running;
+    server.logger.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.logger.error({ err: error }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
   try {
     running = await startServer({
       configPath: values.config ?? env.MOCKLLM_CONFIG ?? 'config/responses.yml',
@@ -78,24 +108,10 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      running.logger.warn({ signal }, 'second signal: exiting at once');
-      process.exit(130);
-    }
-    stopping = true;
-    running.logger.info({ signal }, 'shutting down');
-    running.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        running.logger.error({ err: error }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  if (pending) {
+    stopping = false;
+    stop(pending);
+  }
 }
 
 await main();
