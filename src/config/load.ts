@@ -55,16 +55,17 @@ export function parseConfig(text: string, file: string): LoadedConfig {
 
 /**
  * Best-effort line number (1-based) of a dotted path in block-style YAML, so a schema error can
- * point at the line to fix. Returns undefined when the path cannot be found this way.
+ * point at the line to fix. When the path goes on where this cannot follow it (a flow mapping such
+ * as `settings: {match: fuzzy}`, a list, a key that is missing), the line of the deepest key found
+ * is the one to look at. Returns undefined when not even the first key is found.
  */
 export function lineOfPath(text: string, segments: readonly string[]): number | undefined {
-  if (segments.length === 0) return undefined;
   const lines = text.split('\n');
   let parentIndent = -1;
-  let found: number | undefined;
+  let deepest: number | undefined;
   let from = 0;
   for (const segment of segments) {
-    found = undefined;
+    let found: number | undefined;
     for (let i = from; i < lines.length; i++) {
       const line = lines[i]!;
       if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
@@ -78,9 +79,10 @@ export function lineOfPath(text: string, segments: readonly string[]): number | 
         break;
       }
     }
-    if (found === undefined) return undefined;
+    if (found === undefined) break;
+    deepest = found;
   }
-  return found === undefined ? undefined : found + 1;
+  return deepest === undefined ? undefined : deepest + 1;
 }
 
 function keyOf(line: string): string | undefined {

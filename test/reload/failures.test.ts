@@ -36,9 +36,9 @@ test('invalid YAML is logged with file, line and column while the last good conf
 test('a response that is not a string is logged with its path and line while the last good config keeps answering', async () => {
   const server = await startTestServer(configWith('first'));
   try {
-    await breakAndRecover(server, 'responses:\n  "x": 5\n', ['responses.x', 'must be string']);
+    await breakAndRecover(server, 'responses: {"x": 5}\n', ['responses.x', 'must be string']);
     const [line] = errorLines(server, 'responses.x');
-    assert.ok(String(line!.error).startsWith(`${server.configPath}:2: responses.x`), String(line!.error));
+    assert.ok(String(line!.error).startsWith(`${server.configPath}:1: responses.x`), String(line!.error));
   } finally {
     await server.stop();
   }

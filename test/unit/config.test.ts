@@ -75,6 +75,12 @@ test('a schema error points at the line of the offending key', () => {
   assert.ok(message.startsWith(`${FILE}:4: settings.match must be one of`), message);
 });
 
+test('a schema error inside a flow mapping names the line the mapping is on', () => {
+  const message = errorOf('responses:\n  "hi": "there"\nsettings: {match: fuzzy}\n');
+  assert.ok(message.startsWith(`${FILE}:3: settings.match must be one of "normalized", "exact"`), message);
+  assert.ok(errorOf('responses: {"x": 5}\n').startsWith(`${FILE}:1: responses.x must be string`));
+});
+
 test('an unknown top-level key is named', () => {
   const message = errorOf('responses:\n  "hi": "there"\nrespones:\n  "typo": "x"\n');
   assert.ok(message.startsWith(`${FILE}:3: respones is not a known key`), message);
@@ -142,14 +148,21 @@ test('lineOfPath does not match a key of the same name under another parent', ()
   assert.equal(lineOfPath(text, ['settings', 'match']), 5);
 });
 
-test('lineOfPath returns undefined for the empty path and for a key that is not there', () => {
+test('lineOfPath returns undefined for the empty path and for a first key that is not there', () => {
   const text = 'responses:\n  "a": "b"\nsettings:\n  strict: true\n';
   assert.equal(lineOfPath(text, []), undefined);
-  assert.equal(lineOfPath(text, ['settings', 'match']), undefined);
   assert.equal(lineOfPath(text, ['nope']), undefined);
+  assert.equal(lineOfPath(text, ['nope', 'strict']), undefined);
+});
+
+test('lineOfPath falls back to the deepest key it found when the rest of the path is not on its own line', () => {
+  assert.equal(lineOfPath('responses:\n  "a": "b"\nsettings: {match: fuzzy}\n', ['settings', 'match']), 3);
+  assert.equal(lineOfPath('responses: {"x": 5}\n', ['responses', 'x']), 1);
+  // A key that is missing (a `required` error) points at its parent.
+  assert.equal(lineOfPath('responses:\n  "a": "b"\nsettings:\n  strict: true\n', ['settings', 'match']), 3);
 });
 
 test('lineOfPath does not take a sibling after the parent block for a child', () => {
   const text = 'settings:\n  strict: true\nmatch: exact\n';
-  assert.equal(lineOfPath(text, ['settings', 'match']), undefined);
+  assert.equal(lineOfPath(text, ['settings', 'match']), 1);
 });
