@@ -1,0 +1,59 @@
+{{/* Chart name, overridable; cut to 63 characters because some Kubernetes name fields are limited to that (DNS label). */}}
+{{- define "mockllm.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: RELEASE-mockllm, or just RELEASE when the release name already contains the chart name. */}}
+{{- define "mockllm.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "mockllm.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels: immutable on a Deployment once created, so they never include versions. */}}
+{{- define "mockllm.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mockllm.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "mockllm.labels" -}}
+helm.sh/chart: {{ include "mockllm.chart" . }}
+{{ include "mockllm.selectorLabels" . }}
+app.kubernetes.io/version: {{ (.Values.image.tag | default .Chart.AppVersion) | toString | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/component: server
+app.kubernetes.io/part-of: mockllm
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "mockllm.configMapName" -}}
+{{- .Values.config.existingConfigMap | default (printf "%s-config" (include "mockllm.fullname" .)) }}
+{{- end }}
+
+{{- define "mockllm.secretName" -}}
+{{- .Values.adminToken.existingSecret | default (printf "%s-admin-token" (include "mockllm.fullname" .)) }}
+{{- end }}
+
+{{- define "mockllm.adminTokenEnabled" -}}
+{{- if or .Values.adminToken.value .Values.adminToken.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/* The config file, built from the top-level values that mirror its sections. */}}
+{{- define "mockllm.configFile" -}}
+{{- $file := dict }}
+{{- if .Values.responses }}{{ $_ := set $file "responses" .Values.responses }}{{ end }}
+{{- if .Values.rules }}{{ $_ := set $file "rules" .Values.rules }}{{ end }}
+{{- if .Values.defaults }}{{ $_ := set $file "defaults" .Values.defaults }}{{ end }}
+{{- if .Values.settings }}{{ $_ := set $file "settings" .Values.settings }}{{ end }}
+{{- toYaml $file }}
+{{- end }}
