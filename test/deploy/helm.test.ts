@@ -307,6 +307,20 @@ test('config.reloadStrategy rollout: a checksum/config annotation that follows t
   assert.equal(only<DeploymentDoc>(same, 'Deployment').spec.template.metadata.annotations?.['checksum/config'], checksum, 'stable when nothing changed');
 });
 
+test('the chart ships the image\'s default answers: files/responses.yml is config/responses.yml; a section left unset keeps them', async () => {
+  assert.equal(
+    readFileSync(join(CHART, 'files/responses.yml'), 'utf8'),
+    readFileSync(join(REPO, 'config/responses.yml'), 'utf8'),
+    'helm/mockllm/files/responses.yml must be a copy of config/responses.yml (Helm cannot read files outside the chart)',
+  );
+  const docs = await render({ values: { settings: { strict: true } } });
+  const file = load(only<K8sDoc & { data: Record<string, string> }>(docs, 'ConfigMap').data['responses.yml']!) as Record<string, unknown>;
+  const shipped = load(readFileSync(join(REPO, 'config/responses.yml'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(file.responses, shipped.responses);
+  assert.deepEqual(file.defaults, shipped.defaults);
+  assert.deepEqual(file.settings, { strict: true });
+});
+
 test('replicaCount, settings and custom responses render through; everything switched on at once still validates', async () => {
   const replicas = await render({ values: SCENARIOS.replicas });
   assert.equal(assertCommon(replicas).deployment.spec.replicas, 3);
@@ -315,7 +329,7 @@ test('replicaCount, settings and custom responses render through; everything swi
   const file = load(only<K8sDoc & { data: Record<string, string> }>(settings, 'ConfigMap').data['responses.yml']!) as Record<string, Record<string, unknown>>;
   assert.deepEqual(file.settings, { match: 'exact', strict: true });
   assert.equal(file.responses!['only question'], 'only answer');
-  assert.equal(file.responses!['what is 2+2?'], '2+2 equals 9.', 'Helm merges maps: the default answers stay unless set to null');
+  assert.deepEqual(file.responses, { 'only question': 'only answer' }, 'a section set in values replaces the shipped one (no merging with the demo answers)');
   assert.deepEqual(file.rules, [{ match: { contains: 'weather' }, response: 'Sunny.' }]);
   assert.deepEqual(file.defaults, { unknown_response: 'No idea.' });
   await serverAccepts(only<K8sDoc & { data: Record<string, string> }>(settings, 'ConfigMap').data['responses.yml']!);

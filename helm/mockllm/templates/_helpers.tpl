@@ -48,12 +48,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if or .Values.adminToken.value .Values.adminToken.existingSecret }}true{{ end }}
 {{- end }}
 
-{{/* The config file, built from the top-level values that mirror its sections. */}}
+{{/* The config file: the bundled default (a copy of config/responses.yml), each section replaced by its value when set. */}}
 {{- define "mockllm.configFile" -}}
-{{- $file := dict }}
-{{- if .Values.responses }}{{ $_ := set $file "responses" .Values.responses }}{{ end }}
-{{- if .Values.rules }}{{ $_ := set $file "rules" .Values.rules }}{{ end }}
-{{- if .Values.defaults }}{{ $_ := set $file "defaults" .Values.defaults }}{{ end }}
-{{- if .Values.settings }}{{ $_ := set $file "settings" .Values.settings }}{{ end }}
+{{- $file := .Files.Get "files/responses.yml" | fromYaml }}
+{{- range $section := list "responses" "rules" "defaults" "settings" }}
+{{- $value := index $.Values $section }}
+{{- if $value }}{{ $_ := set $file $section $value }}{{ end }}
+{{- end }}
 {{- toYaml $file }}
 {{- end }}
