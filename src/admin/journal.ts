@@ -8,8 +8,10 @@ export interface JournalEntry {
   provider: string | null;
   endpoint: string;
   model: string | null;
-  /** The matched text after normalisation, as the rules saw it. */
+  /** The matched text after normalisation, as the rules saw it (cut at MAX_JOURNAL_PROMPT_CHARS). */
   prompt: string | null;
+  /** Set when the prompt was longer than MAX_JOURNAL_PROMPT_CHARS: its full length. */
+  promptTruncated?: { chars: number };
   stream: boolean;
   status: number;
   matched: boolean;
@@ -35,7 +37,21 @@ export interface JournalFilter {
 
 /** Bodies larger than this are summarised, so the journal's memory stays bounded at any size. */
 export const MAX_JOURNAL_BODY_BYTES = 64 * 1024;
+/**
+ * The prompt is as large as the body it came from (up to the body limit, 4 MB by default), so it
+ * needs a bound of its own: without one, a full journal of large prompts holds gigabytes.
+ */
+export const MAX_JOURNAL_PROMPT_CHARS = 16 * 1024;
 const REDACTED = new Set(REDACTED_HEADERS);
+
+/** Cuts an over-long prompt, never inside a surrogate pair, into a string of its own. */
+function boundedPrompt(prompt: string): string {
+  let end = MAX_JOURNAL_PROMPT_CHARS;
+  const last = prompt.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  // A plain slice would be a view that keeps the whole multi-megabyte prompt alive.
+  return structuredClone(prompt.slice(0, end));
+}
 
 export function redactHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {};
@@ -66,7 +82,10 @@ export class Journal {
     const capacity = this.#entries.length;
     this.#seq++;
     if (capacity === 0) return;
-    this.#entries[this.#next] = { seq: this.#seq, ...entry };
+    const long = entry.prompt !== null && entry.prompt.length > MAX_JOURNAL_PROMPT_CHARS;
+    this.#entries[this.#next] = long
+      ? { seq: this.#seq, ...entry, prompt: boundedPrompt(entry.prompt!), promptTruncated: { chars: entry.prompt!.length } }
+      : { seq: this.#seq, ...entry };
     this.#next = (this.#next + 1) % capacity;
     if (this.#size < capacity) this.#size++;
   }
