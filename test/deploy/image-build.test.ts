@@ -63,9 +63,12 @@ test('the image builds from a clean context and its entrypoint serves with the i
     const health = await fetch(`${server.url}/healthz`);
     assert.equal(health.status, 200);
     assert.equal(await askOpenAI(server.url, 'what is 2+2?'), '2+2 equals 9.');
-    const ready = await fetch(`${server.url}/readyz`);
-    if (ready.status === 404) t.diagnostic('GET /readyz is 404: the server does not have it yet (the chart probes it)');
-    else assert.equal(ready.status, 200, 'ready with the shipped config');
+    // The chart's readiness probe and its ServiceMonitor's scrape target.
+    assert.equal((await fetch(`${server.url}/readyz`)).status, 200, 'ready with the shipped config');
+    const metrics = await fetch(`${server.url}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/, 'Prometheus text format');
+    assert.match(await metrics.text(), /^# (HELP|TYPE) /m);
 
     // Docker's HEALTHCHECK, run as Docker runs it: exec form, the image's environment and user.
     const healthcheck = final.healthcheck?.exec;
