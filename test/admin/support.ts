@@ -167,10 +167,13 @@ function parseLabels(text: string, line: string): Record<string, string> {
   return labels;
 }
 
+/** Values are read as Prometheus reads them (Go's ParseFloat): NaN and Inf in any letter case. */
 function parseValue(text: string, line: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  const special = text.toLowerCase();
+  if (special === 'nan') return NaN;
+  if (special === 'inf' || special === '+inf' || special === 'infinity' || special === '+infinity') return Infinity;
+  if (special === '-inf' || special === '-infinity') return -Infinity;
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`bad sample value in ${JSON.stringify(line)}`);
   const value = Number(text);
   if (Number.isNaN(value)) throw new Error(`bad sample value in ${JSON.stringify(line)}`);
   return value;
