@@ -19,11 +19,12 @@ export interface OpsOptions {
   config?: ConfigSource;
 }
 
-const startedAt = Date.now();
-
 /** /healthz (liveness), /readyz (readiness) and /metrics: never behind the admin token. */
 export function opsRoutes(options: OpsOptions): Middleware {
   const { store, metrics, lifecycle, config } = options;
+  // Per server, not per module: the module may be loaded long before this server starts (and a
+  // process, such as a test run, may start several servers).
+  const startedAt = Date.now();
   const router = new Router();
   const report = (status: string) => {
     const configStatus = config?.status;
