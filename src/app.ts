@@ -7,7 +7,7 @@ import { MAX_JOURNAL_BODY_BYTES, redactHeaders, type Journal } from './admin/jou
 import type { ConfigSource } from './config/source.ts';
 import { normalizePrompt } from './engine/rules.ts';
 import type { RuleStore } from './engine/store.ts';
-import { ApiError, fromBodyParserError, internalError, routeNotFound } from './http/errors.ts';
+import { ApiError, fromBodyParserError, internalError } from './http/errors.ts';
 import type { RequestState } from './http/state.ts';
 import { opsRoutes, type Lifecycle } from './observability/health.ts';
 import type { Logger } from './observability/logger.ts';
@@ -74,7 +74,8 @@ export function createApp(options: AppOptions): Koa {
     jsonBody(store, providerOfRoute),
     router.routes() as unknown as Middleware,
     (ctx: Context) => {
-      throw routeNotFound(ctx.method, ctx.path);
+      const provider = (ctx.state as RequestState).provider;
+      throw new ApiError({ status: 404, kind: 'not_found', message: provider.unknownRouteMessage(ctx.method, ctx.path) });
     },
   ]);
 
@@ -91,9 +92,13 @@ export function createApp(options: AppOptions): Koa {
   return app;
 }
 
+/**
+ * The route template that serves this request. Provider routes are static paths, known before the
+ * router runs, so a request that fails earlier (a body that is not JSON) still names its route.
+ */
 const matchedRoute = (ctx: Context): string | undefined => {
   const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-  return typeof route === 'string' ? route : undefined;
+  return typeof route === 'string' ? route : (ctx.state as RequestState).providerRoute;
 };
 
 /** Decides which provider owns the request (its error shape, its ids) and sets the request id. */
@@ -107,6 +112,7 @@ function requestContext(providerOfRoute: ReadonlyMap<string, Provider>): Middlew
     const requestId = clientId && clientId.length <= MAX_CLIENT_REQUEST_ID ? clientId : provider.newRequestId();
     state.provider = provider;
     state.requestId = requestId;
+    if (providerOfRoute.has(ctx.path)) state.providerRoute = ctx.path;
     ctx.set('x-request-id', requestId);
     if (!OPS_PATHS.has(ctx.path) && !isAdminPath(ctx.path)) ctx.set(provider.responseHeaders(requestId));
     await next();
@@ -184,6 +190,7 @@ function journalRecorder(journal: Journal): Middleware {
           model: answer?.model ?? bodyModel,
           prompt: answer ? normalizePrompt(answer.prompt) : null,
           stream: answer?.stream ?? false,
+          step: answer?.step ?? null,
           status: ctx.status,
           matched: answer?.ruleId != null,
           ruleId: answer?.ruleId ?? null,
@@ -211,6 +218,7 @@ function errorResponder(logger: Logger): Middleware {
         const internal = internalError();
         error = new ApiError({ ...internal, message: `${internal.message} (Please include the request ID ${state.requestId} in your message.)` });
       }
+      if (state.provider.timingHeader) ctx.set(state.provider.timingHeader, String(Math.round(elapsedMs(state))));
       if (ctx.res.headersSent) {
         // A stream already began: the status is gone, so ending the connection is the only honest signal.
         ctx.res.destroy();

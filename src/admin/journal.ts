@@ -16,6 +16,8 @@ export interface JournalEntry {
   status: number;
   matched: boolean;
   ruleId: string | null;
+  /** The sequence step that answered (0-based), or null when the rule is not a sequence. */
+  step: number | null;
   durationMs: number;
   request: {
     headers: Record<string, string | string[] | undefined>;

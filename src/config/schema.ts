@@ -1,16 +1,102 @@
 // The config file's JSON Schema. One schema, compiled once, shared by the file loader and the admin
 // API, so a rule means the same thing wherever it comes from. The seed's `responses` map (prompt →
-// text) stays valid forever; `rules` is the general form that richer matches and response kinds
-// (tool calls, errors, latency) extend with new keys.
+// text) stays valid forever: each entry is a rule that matches the prompt exactly (after
+// normalisation). `rules` is the general form. Cross-field checks that JSON Schema words badly
+// (which response kinds combine, whether a regex compiles) live in semantics.ts.
 
 export type MatchMode = 'normalized' | 'exact';
+export type Chunking = 'char' | 'word' | 'token' | 'whole';
+export type MatchTarget = 'last_user' | 'system' | 'any';
+export type OpenAiFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'refusal' | 'pause_turn';
 
-/** A rule's answer: plain text, or an object form that later issues extend. */
-export type ResponseSpec = string | { text: string };
+export interface LatencySpec {
+  /** Delay before the first content chunk. */
+  ttft_ms?: number;
+  /** Delay between content chunks; or derive it from `tokens_per_second`. */
+  chunk_delay_ms?: number;
+  tokens_per_second?: number;
+  /** Uniform noise of ± this many ms on each delay, from a PRNG seeded with `seed`. */
+  jitter_ms?: number;
+  seed?: number;
+  /** Make non-stream answers wait as long as the stream would have taken. */
+  simulate_non_stream_latency?: boolean;
+}
+
+export interface FaultSpec {
+  /** Content chunks sent before the stream fails. */
+  fail_after_chunks: number;
+  /** `error_event`: the provider's in-stream error; `disconnect`: the socket closes, no terminator. */
+  mode?: 'error_event' | 'disconnect';
+  message?: string;
+}
+
+export interface ToolCallSpec {
+  name: string;
+  /** An object, or a string holding a JSON object. */
+  arguments?: Record<string, unknown> | string;
+  id?: string;
+}
+
+export interface ErrorSpec {
+  status: number;
+  message?: string;
+  /** Overrides the provider's error type for the status (e.g. `insufficient_quota`). */
+  type?: string;
+  code?: string;
+  /** Seconds, sent as `retry-after` (and `retry-after-ms`). */
+  retry_after?: number;
+}
+
+export interface UsageSpec {
+  input_tokens?: number;
+  output_tokens?: number;
+  prompt_tokens?: number;
+  completion_tokens?: number;
+}
+
+export interface ResponseObject {
+  text?: string;
+  tool_calls?: ToolCallSpec[];
+  error?: ErrorSpec;
+  sequence?: ResponseSpec[];
+  /** After the last step of a sequence: start again (`loop`) or keep answering with it (`repeat_last`, the default). */
+  then?: 'loop' | 'repeat_last';
+  finish_reason?: OpenAiFinishReason;
+  stop_reason?: AnthropicStopReason;
+  usage?: UsageSpec;
+  latency?: LatencySpec;
+  chunking?: Chunking;
+  fault?: FaultSpec;
+}
+
+/** A rule's answer: plain text, or an object of one kind (text, tool calls, error, sequence). */
+export type ResponseSpec = string | ResponseObject;
+
+export interface MatchSpec {
+  prompt?: string;
+  contains?: string;
+  /** A JavaScript regular expression, or `/pattern/flags`. */
+  regex?: string;
+  /** Which text prompt/contains/regex look at (default: the last user message). */
+  on?: MatchTarget;
+  provider?: string | string[];
+  endpoint?: string | string[];
+  /** Exact, or a glob with `*` and `?`. */
+  model?: string | string[];
+  /** The request offers a tool by each of these names. */
+  tools?: string | string[];
+  /** The last message is a tool result (for this tool, when a name is given). */
+  tool_result?: boolean | string;
+  /** Exact header values; names are case-insensitive. */
+  headers?: Record<string, string>;
+}
 
 export interface RuleSpec {
   id?: string;
-  match: { prompt: string };
+  /** Higher wins; default 0. */
+  priority?: number;
+  match: MatchSpec;
   response: ResponseSpec;
 }
 
@@ -23,6 +109,10 @@ export interface Settings {
   body_limit_bytes?: number;
   /** How many recent requests `/admin/requests` keeps (0 turns the journal off). */
   journal_size?: number;
+  /** Default chunking of streamed text (a rule's own `chunking` wins). */
+  chunking?: Chunking;
+  /** Default latency (a rule's own `latency` keys win, key by key). */
+  latency?: LatencySpec;
   admin?: {
     /** false removes every /admin route. */
     enabled?: boolean;
@@ -32,10 +122,12 @@ export interface Settings {
 }
 
 export interface ConfigFile {
-  responses?: Record<string, string> | null;
+  responses?: Record<string, ResponseSpec> | null;
   rules?: RuleSpec[] | null;
   defaults?: {
     unknown_response?: string;
+    /** `error`: an unmatched request gets a 404 in the provider's shape naming the closest rules. */
+    on_unmatched?: 'default' | 'error';
   } | null;
   settings?: Settings | null;
 }
@@ -44,18 +136,107 @@ export const DEFAULT_UNKNOWN_RESPONSE = "I don't know the answer to that. This i
 export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_JOURNAL_SIZE = 1000;
 
-export const ruleIdSchema = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' } as const;
+const nonNegative = { type: 'number', minimum: 0 } as const;
+const oneOrMany = { type: ['string', 'array'], items: { type: 'string' }, minItems: 1 } as const;
+
+export const latencySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ttft_ms: nonNegative,
+    chunk_delay_ms: nonNegative,
+    tokens_per_second: { type: 'number', exclusiveMinimum: 0 },
+    jitter_ms: nonNegative,
+    seed: { type: 'integer' },
+    simulate_non_stream_latency: { type: 'boolean' },
+  },
+} as const;
+
+const chunkingSchema = { enum: ['char', 'word', 'token', 'whole'] } as const;
 
 export const responseSchema = {
+  $id: 'urn:mockllm:response',
   oneOf: [
     { type: 'string' },
     {
       type: 'object',
-      required: ['text'],
       additionalProperties: false,
-      properties: { text: { type: 'string' } },
+      properties: {
+        text: { type: 'string' },
+        tool_calls: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            required: ['name'],
+            additionalProperties: false,
+            properties: {
+              name: { type: 'string', minLength: 1 },
+              arguments: { type: ['object', 'string'] },
+              id: { type: 'string', minLength: 1 },
+            },
+          },
+        },
+        error: {
+          type: 'object',
+          required: ['status'],
+          additionalProperties: false,
+          properties: {
+            status: { type: 'integer', minimum: 400, maximum: 599 },
+            message: { type: 'string' },
+            type: { type: 'string' },
+            code: { type: 'string' },
+            retry_after: nonNegative,
+          },
+        },
+        sequence: { type: 'array', minItems: 1, items: { $ref: 'urn:mockllm:response' } },
+        then: { enum: ['loop', 'repeat_last'] },
+        finish_reason: { enum: ['stop', 'length', 'tool_calls', 'content_filter'] },
+        stop_reason: { enum: ['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'refusal', 'pause_turn'] },
+        usage: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            input_tokens: { type: 'integer', minimum: 0 },
+            output_tokens: { type: 'integer', minimum: 0 },
+            prompt_tokens: { type: 'integer', minimum: 0 },
+            completion_tokens: { type: 'integer', minimum: 0 },
+          },
+        },
+        latency: latencySchema,
+        chunking: chunkingSchema,
+        fault: {
+          type: 'object',
+          required: ['fail_after_chunks'],
+          additionalProperties: false,
+          properties: {
+            fail_after_chunks: { type: 'integer', minimum: 0 },
+            mode: { enum: ['error_event', 'disconnect'] },
+            message: { type: 'string' },
+          },
+        },
+      },
     },
   ],
+} as const;
+
+export const ruleIdSchema = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' } as const;
+
+export const matchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    prompt: { type: 'string' },
+    contains: { type: 'string', minLength: 1 },
+    regex: { type: 'string', minLength: 1 },
+    on: { enum: ['last_user', 'system', 'any'] },
+    provider: oneOrMany,
+    endpoint: oneOrMany,
+    model: oneOrMany,
+    tools: oneOrMany,
+    tool_result: { type: ['boolean', 'string'] },
+    headers: { type: 'object', additionalProperties: { type: 'string' } },
+  },
 } as const;
 
 export const ruleSchema = {
@@ -65,13 +246,9 @@ export const ruleSchema = {
   additionalProperties: false,
   properties: {
     id: ruleIdSchema,
-    match: {
-      type: 'object',
-      required: ['prompt'],
-      additionalProperties: false,
-      properties: { prompt: { type: 'string' } },
-    },
-    response: responseSchema,
+    priority: { type: 'integer' },
+    match: matchSchema,
+    response: { $ref: 'urn:mockllm:response' },
   },
 } as const;
 
@@ -83,7 +260,7 @@ export const configSchema = {
     responses: {
       type: ['object', 'null'],
       description: 'Prompt → answer. The prompt is compared with the last user message.',
-      additionalProperties: { type: 'string' },
+      additionalProperties: { $ref: 'urn:mockllm:response' },
     },
     rules: { type: ['array', 'null'], items: { $ref: 'urn:mockllm:rule' } },
     defaults: {
@@ -91,6 +268,7 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         unknown_response: { type: 'string' },
+        on_unmatched: { enum: ['default', 'error'] },
       },
     },
     settings: {
@@ -101,6 +279,8 @@ export const configSchema = {
         strict: { type: 'boolean' },
         body_limit_bytes: { type: 'integer', minimum: 1024 },
         journal_size: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+        chunking: chunkingSchema,
+        latency: latencySchema,
         admin: {
           type: 'object',
           additionalProperties: false,

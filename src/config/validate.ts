@@ -1,7 +1,9 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { configSchema, ruleSchema, type ConfigFile, type RuleSpec } from './schema.ts';
+import { configSchema, responseSchema, ruleSchema, type ConfigFile, type RuleSpec } from './schema.ts';
+import { checkConfigSemantics, checkRuleSemantics } from './semantics.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+ajv.addSchema(responseSchema);
 ajv.addSchema(ruleSchema);
 const validateConfig = ajv.compile<ConfigFile>(configSchema);
 const validateRule = ajv.getSchema<RuleSpec>('urn:mockllm:rule')!;
@@ -16,27 +18,13 @@ export interface SchemaProblem {
 
 export function checkConfig(doc: unknown): SchemaProblem[] {
   if (!validateConfig(doc)) return describeSchemaErrors(validateConfig.errors ?? []);
-  return duplicateRuleIds(doc);
-}
-
-// Ids name rules in the admin API and the journal, so two rules may not share one.
-function duplicateRuleIds(doc: ConfigFile): SchemaProblem[] {
-  const seen = new Set<string>();
-  const problems: SchemaProblem[] = [];
-  (doc.rules ?? []).forEach((rule, index) => {
-    if (rule.id === undefined) return;
-    if (seen.has(rule.id)) {
-      problems.push({ path: `rules.${index}.id`, segments: ['rules', String(index), 'id'], message: `"${rule.id}" is already the id of an earlier rule` });
-    }
-    seen.add(rule.id);
-  });
-  return problems;
+  return checkConfigSemantics(doc);
 }
 
 /** The admin API validates rules with the very schema the file's `rules` entries use. */
 export function checkRule(doc: unknown): SchemaProblem[] {
-  if (validateRule(doc)) return [];
-  return describeSchemaErrors(validateRule.errors ?? []);
+  if (!validateRule(doc)) return describeSchemaErrors(validateRule.errors ?? []);
+  return checkRuleSemantics(doc as RuleSpec, []);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { decodeGenerator, encode } from 'gpt-tokenizer/encoding/o200k_base';
+import type { Chunking } from '../config/schema.ts';
 import { anthropicTextTokens, countTextTokens } from './tokens.ts';
 
 // Splitting into user-perceived characters means a streamed delta never ends inside a surrogate
@@ -10,16 +12,58 @@ export function splitCharacters(text: string): string[] {
   return Array.from(graphemes.segment(text), (s) => s.segment);
 }
 
+/** Words with the whitespace before them, as model tokens usually carry it: "Hello", " world". */
+function splitWords(text: string): string[] {
+  return text.split(/(?<=\S)(?=\s+\S)/);
+}
+
+/** Merges pieces so that every boundary is also a grapheme boundary. */
+function snapToGraphemes(text: string, pieces: string[]): string[] {
+  if (SIMPLE_TEXT.test(text)) return pieces;
+  const boundaries = new Set<number>();
+  for (const { index } of graphemes.segment(text)) boundaries.add(index);
+  const out: string[] = [];
+  let pending = '';
+  let offset = 0;
+  for (const piece of pieces) {
+    pending += piece;
+    offset += piece.length;
+    if (offset === text.length || boundaries.has(offset)) {
+      out.push(pending);
+      pending = '';
+    }
+  }
+  if (pending) out.push(pending);
+  return out;
+}
+
+function splitTokens(text: string): string[] {
+  const pieces = [...decodeGenerator(encode(text, { disallowedSpecial: new Set() }))];
+  return snapToGraphemes(text, pieces);
+}
+
+export function chunkText(text: string, chunking: Chunking): string[] {
+  if (text === '') return [];
+  switch (chunking) {
+    case 'char':
+      return splitCharacters(text);
+    case 'word':
+      return splitWords(text);
+    case 'token':
+      return splitTokens(text);
+    case 'whole':
+      return [text];
+  }
+}
+
 /**
- * A configured text answer. Everything derived from the text (stream chunks, their JSON
+ * A text answer. Everything derived from the text (stream chunks per chunking mode, their JSON
  * encodings, token counts) is computed on first use and then kept, so a config of 100,000 entries
  * loads fast and a hot entry pays the cost once, never per request.
  */
 export class TextReply {
-  readonly kind = 'text';
   readonly text: string;
-  #chunks: readonly string[] | undefined;
-  #chunksJson: readonly string[] | undefined;
+  #chunksJson = new Map<Chunking, readonly string[]>();
   #openaiTokens: number | undefined;
   #anthropicTokens: number | undefined;
 
@@ -27,14 +71,14 @@ export class TextReply {
     this.text = text;
   }
 
-  /** The streamed pieces: one user-perceived character each. */
-  get chunks(): readonly string[] {
-    return (this.#chunks ??= splitCharacters(this.text));
-  }
-
-  /** `chunks`, each already a JSON string literal, ready to splice into a frame. */
-  get chunksJson(): readonly string[] {
-    return (this.#chunksJson ??= this.chunks.map((c) => JSON.stringify(c)));
+  /** The streamed pieces for a chunking mode, each already a JSON string literal ready to splice into a frame. */
+  chunksJson(chunking: Chunking): readonly string[] {
+    let chunks = this.#chunksJson.get(chunking);
+    if (!chunks) {
+      chunks = chunkText(this.text, chunking).map((c) => JSON.stringify(c));
+      this.#chunksJson.set(chunking, chunks);
+    }
+    return chunks;
   }
 
   get openaiTokens(): number {
@@ -42,6 +86,6 @@ export class TextReply {
   }
 
   get anthropicTokens(): number {
-    return (this.#anthropicTokens ??= Math.max(anthropicTextTokens(this.text), 1));
+    return (this.#anthropicTokens ??= anthropicTextTokens(this.text));
   }
 }

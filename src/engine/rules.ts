@@ -6,19 +6,29 @@ import {
   type ConfigFile,
   type MatchMode,
   type RuleSpec,
+  type Settings,
 } from '../config/schema.ts';
-import { TextReply } from './reply.ts';
+import { compileMatcher, type Matcher } from './matcher.ts';
+import { compileResponse, compileText, type CompiledResponse, type TextAnswer } from './response.ts';
+
+export { normalizePrompt, promptKey } from './matcher.ts';
 
 export type RuleSource = 'file' | 'admin';
 
 export interface Rule {
-  /** Stable id: file rules without one derive it from their prompt, so a reload keeps it. */
+  /** Stable id: file rules without one derive it from their match, so a reload keeps it. */
   readonly id: string;
   readonly source: RuleSource;
+  /**
+   * Where the rule ranks at equal priority: rules created through the admin API sit above the
+   * file's; a file rule replaced through it keeps the file's place (only its answer changed).
+   */
+  readonly layer: RuleSource;
   /** The rule as written (in the file or the admin request), for listing it back. */
   readonly spec: RuleSpec;
-  readonly prompt: string;
-  readonly reply: TextReply;
+  readonly priority: number;
+  readonly matcher: Matcher;
+  readonly response: CompiledResponse;
 }
 
 export interface EffectiveSettings {
@@ -28,86 +38,112 @@ export interface EffectiveSettings {
   readonly journalSize: number;
   readonly adminEnabled: boolean;
   readonly adminToken: string | undefined;
+  readonly onUnmatched: 'default' | 'error';
+  /** The file's `settings` block as written: response compilation reads its defaults. */
+  readonly raw: Settings;
 }
 
 /** Everything a request needs to be answered, immutable once built: swapped whole, never edited. */
 export interface RuleSet {
-  /** In the order they are matched. */
+  /** In the order they are matched (precedence order). */
   readonly rules: readonly Rule[];
   readonly byId: ReadonlyMap<string, Rule>;
-  readonly byPrompt: ReadonlyMap<string, Rule>;
-  readonly unknown: TextReply;
+  /** Exact-prompt-only rules by prompt key → their position in `rules` (the first one wins). */
+  readonly byPrompt: ReadonlyMap<string, number>;
+  /** Positions in `rules` of every rule that must be tested one by one. */
+  readonly tested: readonly number[];
+  readonly unknown: TextAnswer;
   readonly settings: EffectiveSettings;
 }
 
 /** What the file says, before any admin overlay. */
 export interface Baseline {
   readonly rules: readonly Rule[];
-  readonly unknown: TextReply;
+  readonly unknown: TextAnswer;
   readonly settings: EffectiveSettings;
-}
-
-export function normalizePrompt(text: string): string {
-  return text.normalize('NFC').trim().replace(/\s+/g, ' ').toLowerCase();
-}
-
-export function promptKey(text: string, mode: MatchMode): string {
-  return mode === 'exact' ? text : normalizePrompt(text);
 }
 
 function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
-export function compileRule(spec: RuleSpec, id: string, source: RuleSource): Rule {
-  const text = typeof spec.response === 'string' ? spec.response : spec.response.text;
-  return { id, source, spec: { ...spec, id }, prompt: spec.match.prompt, reply: new TextReply(text) };
+export function compileRule(spec: RuleSpec, id: string, source: RuleSource, settings: EffectiveSettings, layer: RuleSource = source): Rule {
+  return {
+    id,
+    source,
+    layer,
+    spec: { ...spec, id },
+    priority: spec.priority ?? 0,
+    matcher: compileMatcher(spec.match, settings.match),
+    response: compileResponse(spec.response, settings.raw),
+  };
+}
+
+export function settingsFromConfig(doc: ConfigFile): EffectiveSettings {
+  const settings = doc.settings ?? {};
+  return {
+    match: settings.match ?? 'normalized',
+    strict: settings.strict ?? false,
+    bodyLimitBytes: settings.body_limit_bytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    journalSize: settings.journal_size ?? DEFAULT_JOURNAL_SIZE,
+    adminEnabled: settings.admin?.enabled ?? true,
+    adminToken: settings.admin?.token,
+    onUnmatched: doc.defaults?.on_unmatched ?? 'default',
+    raw: settings,
+  };
 }
 
 /**
  * File rules in file order: the `responses` map first, then `rules`. A rule without an `id` gets
- * one derived from its prompt (and its rank among rules with that prompt), so the same file
+ * one derived from its match (and its rank among rules with the same match), so the same file
  * always yields the same ids.
  */
 export function baselineFromConfig(doc: ConfigFile): Baseline {
+  const settings = settingsFromConfig(doc);
   const specs: RuleSpec[] = [
     ...Object.entries(doc.responses ?? {}).map(([prompt, response]): RuleSpec => ({ match: { prompt }, response })),
     ...(doc.rules ?? []),
   ];
   const rank = new Map<string, number>();
   const rules = specs.map((spec) => {
-    if (spec.id) return compileRule(spec, spec.id, 'file');
-    const seen = rank.get(spec.match.prompt) ?? 0;
-    rank.set(spec.match.prompt, seen + 1);
-    const id = `file-${shortHash(spec.match.prompt)}${seen === 0 ? '' : `-${seen + 1}`}`;
-    return compileRule(spec, id, 'file');
+    if (spec.id) return compileRule(spec, spec.id, 'file', settings);
+    const matchText = spec.match.prompt !== undefined && Object.keys(spec.match).length === 1 ? spec.match.prompt : JSON.stringify(spec.match);
+    const seen = rank.get(matchText) ?? 0;
+    rank.set(matchText, seen + 1);
+    return compileRule(spec, `file-${shortHash(matchText)}${seen === 0 ? '' : `-${seen + 1}`}`, 'file', settings);
   });
-  const settings = doc.settings ?? {};
-  return {
-    rules,
-    unknown: new TextReply(doc.defaults?.unknown_response ?? DEFAULT_UNKNOWN_RESPONSE),
-    settings: {
-      match: settings.match ?? 'normalized',
-      strict: settings.strict ?? false,
-      bodyLimitBytes: settings.body_limit_bytes ?? DEFAULT_BODY_LIMIT_BYTES,
-      journalSize: settings.journal_size ?? DEFAULT_JOURNAL_SIZE,
-      adminEnabled: settings.admin?.enabled ?? true,
-      adminToken: settings.admin?.token,
-    },
+  const unknown: TextAnswer = {
+    kind: 'text',
+    text: compileText(doc.defaults?.unknown_response ?? DEFAULT_UNKNOWN_RESPONSE),
+    delivery: { chunking: settings.raw.chunking ?? 'char', pacing: undefined, fault: undefined, usage: undefined, finish: { openai: 'stop', anthropic: 'end_turn' } },
   };
+  return { rules, unknown, settings };
 }
 
 /**
- * Builds the lookups for a list of rules in match order. When two prompts collide (after
- * normalisation) the earlier rule wins, so the order of `rules` is the precedence.
+ * Precedence: higher priority first; at equal priority admin-created rules before file rules; then the
+ * more specific match; then the original order (file order, or newest-first for admin rules).
+ * The sort is stable, so `rules` arrive in that original order.
  */
-export function buildRuleSet(baseline: Baseline, rules: readonly Rule[]): RuleSet {
-  const byPrompt = new Map<string, Rule>();
+export function byPrecedence(rules: readonly Rule[]): Rule[] {
+  return [...rules].sort(
+    (a, b) =>
+      b.priority - a.priority ||
+      (a.layer === b.layer ? 0 : a.layer === 'admin' ? -1 : 1) ||
+      b.matcher.specificity - a.matcher.specificity,
+  );
+}
+
+export function buildRuleSet(baseline: Baseline, rulesInOrder: readonly Rule[]): RuleSet {
+  const rules = byPrecedence(rulesInOrder);
+  const byPrompt = new Map<string, number>();
   const byId = new Map<string, Rule>();
-  for (const rule of rules) {
+  const tested: number[] = [];
+  rules.forEach((rule, index) => {
     byId.set(rule.id, rule);
-    const key = promptKey(rule.prompt, baseline.settings.match);
-    if (!byPrompt.has(key)) byPrompt.set(key, rule);
-  }
-  return { rules, byId, byPrompt, unknown: baseline.unknown, settings: baseline.settings };
+    const key = rule.matcher.promptKey;
+    if (key === undefined) tested.push(index);
+    else if (!byPrompt.has(key)) byPrompt.set(key, index);
+  });
+  return { rules, byId, byPrompt, tested, unknown: baseline.unknown, settings: baseline.settings };
 }

@@ -1,5 +1,6 @@
 import type { RuleSpec } from '../config/schema.ts';
 import { hex } from '../http/ids.ts';
+import { sequenceStep } from './response.ts';
 import { buildRuleSet, compileRule, type Baseline, type Rule, type RuleSet } from './rules.ts';
 
 export class RuleIdConflict extends Error {
@@ -11,26 +12,41 @@ export interface RuleCounts {
   admin: number;
 }
 
+export interface SequenceState {
+  ruleId: string;
+  /** Matching calls answered so far. */
+  calls: number;
+  /** The step the next matching call gets (0-based). */
+  nextStep: number;
+  steps: number;
+  then: 'loop' | 'repeat_last';
+}
+
+interface AdminRuleSpec {
+  id: string;
+  spec: RuleSpec;
+}
+
 /**
  * The one place the server's answers live: the file baseline plus the admin overlay on top.
  *
  * The overlay records intent, not a copy of the result: rules created at run time, file rules
  * replaced, file rules deleted. A reload of the file swaps the baseline and the overlay is laid on
- * it again, so admin changes survive reloads until reset.
+ * it again (admin rules compiled anew, so a changed `settings.match` applies to them too), so admin
+ * changes survive reloads until reset.
  *
  * Readers take `current` once per request and keep that object. Every change builds a whole new
  * RuleSet and swaps it in with one assignment, so a request never sees half of a change.
- *
- * Match order: admin-created rules, newest first (a later POST for the same prompt wins), then the
- * file's rules in file order with replacements in place and deletions removed.
  */
 export class RuleStore {
   #baseline: Baseline;
   #current: RuleSet;
-  #created: Rule[] = [];
-  #replaced = new Map<string, Rule>();
+  /** Newest first: at equal priority and specificity, a later POST wins. */
+  #created: AdminRuleSpec[] = [];
+  #replaced = new Map<string, AdminRuleSpec>();
   #deleted = new Set<string>();
-  #changes = 0;
+  /** Matching calls per sequence rule id. Kept across reloads; dropped when the rule changes or on reset. */
+  #sequenceCalls = new Map<string, number>();
 
   constructor(baseline: Baseline) {
     this.#baseline = baseline;
@@ -43,11 +59,6 @@ export class RuleStore {
 
   get baseline(): Baseline {
     return this.#baseline;
-  }
-
-  /** Counts every admin change since start, so a client can tell whether anything happened. */
-  get changeCount(): number {
-    return this.#changes;
   }
 
   counts(): RuleCounts {
@@ -66,21 +77,24 @@ export class RuleStore {
     if (this.#current.byId.has(id) || this.#baseline.rules.some((r) => r.id === id)) {
       throw new RuleIdConflict(`A response with id '${id}' already exists.`);
     }
-    const rule = compileRule(spec, id, 'admin');
-    this.#created.unshift(rule);
+    // Compiled before it is recorded, so a rule that cannot compile changes nothing.
+    compileRule(spec, id, 'admin', this.#baseline.settings);
+    this.#created.unshift({ id, spec });
     this.#commit();
-    return rule;
+    return this.#current.byId.get(id)!;
   }
 
   /** Replaces the rule with this id (a file rule becomes an admin override). Undefined if none. */
   replace(id: string, spec: RuleSpec): Rule | undefined {
     if (!this.#current.byId.has(id)) return undefined;
-    const rule = compileRule({ ...spec, id }, id, 'admin');
+    compileRule(spec, id, 'admin', this.#baseline.settings);
+    const entry = { id, spec: { ...spec, id } };
     const index = this.#created.findIndex((r) => r.id === id);
-    if (index >= 0) this.#created[index] = rule;
-    else this.#replaced.set(id, rule);
+    if (index >= 0) this.#created[index] = entry;
+    else this.#replaced.set(id, entry);
+    this.#sequenceCalls.delete(id);
     this.#commit();
-    return rule;
+    return this.#current.byId.get(id)!;
   }
 
   /** Removes the rule with this id (a file rule stays hidden until reset). False if none. */
@@ -92,30 +106,68 @@ export class RuleStore {
       this.#replaced.delete(id);
       this.#deleted.add(id);
     }
+    this.#sequenceCalls.delete(id);
     this.#commit();
     return true;
   }
 
-  /** Drops every admin change: back to exactly what the file says. */
+  /** Drops every admin change and all sequence progress: back to exactly what the file says. */
   reset(): void {
     this.#created = [];
     this.#replaced.clear();
     this.#deleted.clear();
+    this.#sequenceCalls.clear();
     this.#commit();
   }
 
+  /** Counts one matching call of a sequence rule and says which step it gets. */
+  nextSequenceStep(rule: Rule): number {
+    if (rule.response.kind !== 'sequence') return 0;
+    const calls = this.#sequenceCalls.get(rule.id) ?? 0;
+    this.#sequenceCalls.set(rule.id, calls + 1);
+    return sequenceStep(rule.response, calls);
+  }
+
+  sequences(): SequenceState[] {
+    const states: SequenceState[] = [];
+    for (const rule of this.#current.rules) {
+      if (rule.response.kind !== 'sequence') continue;
+      const calls = this.#sequenceCalls.get(rule.id) ?? 0;
+      states.push({ ruleId: rule.id, calls, nextStep: sequenceStep(rule.response, calls), steps: rule.response.steps.length, then: rule.response.then });
+    }
+    return states;
+  }
+
+  /** Restarts one sequence, or all of them. False when the id names no sequence rule. */
+  resetSequences(ruleId?: string): boolean {
+    if (ruleId === undefined) {
+      this.#sequenceCalls.clear();
+      return true;
+    }
+    if (this.#current.byId.get(ruleId)?.response.kind !== 'sequence') return false;
+    this.#sequenceCalls.delete(ruleId);
+    return true;
+  }
+
   #commit(): void {
-    this.#changes++;
     this.#current = this.#build();
   }
 
   #build(): RuleSet {
+    const settings = this.#baseline.settings;
+    const compile = (entry: AdminRuleSpec, layer: 'admin' | 'file') => compileRule(entry.spec, entry.id, 'admin', settings, layer);
     const fileIds = new Set(this.#baseline.rules.map((r) => r.id));
+    // A reload may bring a file rule with the id of a rule created at run time: the admin rule, made
+    // on purpose by the test that is running, keeps the id and hides the file's until reset.
+    const createdIds = new Set(this.#created.map((r) => r.id));
     // A replacement whose file rule has since left the file keeps answering: the user asked for it.
-    const orphans = [...this.#replaced.values()].filter((r) => !fileIds.has(r.id));
+    const orphans = [...this.#replaced.values()].filter((r) => !fileIds.has(r.id)).map((r) => compile(r, 'file'));
     const fileRules = this.#baseline.rules
-      .filter((r) => !this.#deleted.has(r.id))
-      .map((r) => this.#replaced.get(r.id) ?? r);
-    return buildRuleSet(this.#baseline, [...this.#created, ...orphans, ...fileRules]);
+      .filter((r) => !this.#deleted.has(r.id) && !createdIds.has(r.id))
+      .map((r) => {
+        const replacement = this.#replaced.get(r.id);
+        return replacement ? compile(replacement, 'file') : r;
+      });
+    return buildRuleSet(this.#baseline, [...this.#created.map((r) => compile(r, 'admin')), ...orphans, ...fileRules]);
   }
 }

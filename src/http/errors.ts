@@ -20,6 +20,8 @@ export interface ApiErrorInit {
   param?: string | null;
   /** OpenAI's `code`, e.g. `missing_required_parameter`. */
   code?: string | null;
+  /** Replaces the provider's error type for the status (a rule may ask for `insufficient_quota`). */
+  type?: string;
   headers?: Record<string, string>;
 }
 
@@ -29,6 +31,7 @@ export class ApiError extends Error {
   readonly kind: ErrorKind;
   readonly param: string | null;
   readonly code: string | null;
+  readonly type: string | undefined;
   readonly headers: Record<string, string>;
 
   constructor(init: ApiErrorInit) {
@@ -37,6 +40,7 @@ export class ApiError extends Error {
     this.kind = init.kind;
     this.param = init.param ?? null;
     this.code = init.code ?? null;
+    this.type = init.type;
     this.headers = init.headers ?? {};
   }
 }
@@ -45,8 +49,48 @@ export function invalidRequest(message: string, param: string | null = null, cod
   return new ApiError({ status: 400, kind: 'invalid_request', message, param, code });
 }
 
-export function routeNotFound(method: string, path: string): ApiError {
-  return new ApiError({ status: 404, kind: 'not_found', message: `Invalid URL (${method} ${path})` });
+export function kindOfStatus(status: number): ErrorKind {
+  switch (status) {
+    case 400: return 'invalid_request';
+    case 401: return 'authentication';
+    case 403: return 'permission';
+    case 404: return 'not_found';
+    case 413: return 'request_too_large';
+    case 429: return 'rate_limit';
+    case 503: return 'unavailable';
+    case 529: return 'overloaded';
+    default: return status >= 500 ? 'internal' : 'invalid_request';
+  }
+}
+
+const DEFAULT_MESSAGES: Record<ErrorKind, string> = {
+  invalid_request: 'Invalid request.',
+  authentication: 'Incorrect API key provided.',
+  permission: 'You do not have permission to perform this request.',
+  not_found: 'The requested resource was not found.',
+  request_too_large: 'Request body too large.',
+  rate_limit: 'Rate limit reached for requests. Please try again later.',
+  internal: 'The server had an error while processing your request. Sorry about that!',
+  unavailable: 'The engine is currently overloaded, please try again later.',
+  overloaded: 'Overloaded',
+};
+
+/** An error a rule asked for, with `retry-after` (and the SDKs' preferred `retry-after-ms`) when set. */
+export function configuredError(spec: { status: number; message?: string; type?: string; code?: string; retryAfterSeconds?: number }): ApiError {
+  const kind = kindOfStatus(spec.status);
+  const headers: Record<string, string> = {};
+  if (spec.retryAfterSeconds !== undefined) {
+    headers['retry-after'] = String(Math.ceil(spec.retryAfterSeconds));
+    headers['retry-after-ms'] = String(Math.round(spec.retryAfterSeconds * 1000));
+  }
+  return new ApiError({
+    status: spec.status,
+    kind,
+    message: spec.message ?? DEFAULT_MESSAGES[kind],
+    code: spec.code ?? null,
+    ...(spec.type !== undefined && { type: spec.type }),
+    headers,
+  });
 }
 
 export function internalError(): ApiError {

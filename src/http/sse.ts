@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Marks the next frame as a content chunk (a piece of the answer), as opposed to protocol frames
- * (start, stop, usage). The writer counts them; pacing and mid-stream faults hook in here.
+ * (start, stop, usage). The writer counts them, paces them and injects faults before them.
  */
 export const CONTENT_CHUNK = Symbol('content-chunk');
 export type StreamItem = string | typeof CONTENT_CHUNK;
@@ -13,28 +14,51 @@ export const SSE_HEADERS = {
   connection: 'keep-alive',
 } as const;
 
-export type StreamOutcome = 'completed' | 'aborted';
+export type StreamOutcome = 'completed' | 'aborted' | 'failed';
 
 export interface StreamResult {
   outcome: StreamOutcome;
   contentChunks: number;
 }
 
+export interface StreamPlan {
+  /** Milliseconds to wait before each content chunk, asked once per chunk in order. */
+  delayBeforeChunk?: () => number;
+  /** After this many content chunks the stream fails instead of sending the next one. */
+  fault?: { afterChunks: number; mode: 'error_event' | 'disconnect'; errorFrame: string };
+}
+
 /**
- * The one SSE writer for every provider. Frames are written as the encoder produces them; frames
- * produced in one tick share one corked write, and a full socket buffer pauses the encoder until
- * it drains, so a slow reader cannot make the server buffer a whole answer. A client that goes
- * away stops the encoder at once.
+ * The one SSE writer for every provider. Frames go out as the encoder produces them; frames
+ * produced in one tick share one corked write, and a full socket buffer pauses the encoder until it
+ * drains, so a slow reader cannot make the server buffer a whole answer. Delays are kept on an
+ * absolute schedule (no drift from timer lateness) and are cancelled the moment the client goes
+ * away, so an abandoned stream leaves no timer or listener behind.
  */
-export async function writeEventStream(res: ServerResponse, frames: Iterator<StreamItem>): Promise<StreamResult> {
+export async function writeEventStream(res: ServerResponse, frames: Iterator<StreamItem>, plan: StreamPlan = {}): Promise<StreamResult> {
   let contentChunks = 0;
   if (res.destroyed) return { outcome: 'aborted', contentChunks };
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  res.once('close', onClose);
+  let due = performance.now();
   res.cork();
   try {
     for (let item = frames.next(); !item.done; item = frames.next()) {
       if (res.destroyed) return { outcome: 'aborted', contentChunks };
       if (item.value === CONTENT_CHUNK) {
+        if (plan.fault && contentChunks >= plan.fault.afterChunks) return await fail(res, plan.fault, contentChunks);
         contentChunks++;
+        const delay = plan.delayBeforeChunk?.() ?? 0;
+        if (delay > 0) {
+          due += delay;
+          const wait = due - performance.now();
+          if (wait > 0) {
+            res.uncork();
+            if (!(await pause(wait, gone.signal))) return { outcome: 'aborted', contentChunks };
+            res.cork();
+          }
+        }
         continue;
       }
       if (!res.write(item.value)) {
@@ -47,23 +71,58 @@ export async function writeEventStream(res: ServerResponse, frames: Iterator<Str
     res.end();
     return { outcome: 'completed', contentChunks };
   } finally {
+    res.off('close', onClose);
     frames.return?.();
-    if (res.writableCorked) res.uncork();
+    while (res.writableCorked) res.uncork();
   }
 }
 
-/** Resolves true when the response can take more data, false when the client went away first. */
+async function fail(res: ServerResponse, fault: NonNullable<StreamPlan['fault']>, contentChunks: number): Promise<StreamResult> {
+  if (fault.mode === 'error_event') {
+    res.write(fault.errorFrame);
+    while (res.writableCorked) res.uncork();
+    res.end();
+  } else {
+    // Flush what was sent, then close the socket with no terminator: the client sees a broken stream.
+    while (res.writableCorked) res.uncork();
+    const socket = res.socket;
+    if (socket) socket.end(() => socket.destroy());
+    else res.destroy();
+  }
+  return { outcome: 'failed', contentChunks };
+}
+
+/** Resolves true after `ms`, or false as soon as the client goes away. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolves true when the client can take more data, false when it went away first.
+ *
+ * Backpressure is read from the socket, not the response: a corked response reports "full" once
+ * its buffer passes the high-water mark, yet the uncork may hand everything to the socket at once.
+ * The response's own need-drain flag then stays set with nothing buffered, and its 'drain' never
+ * comes, so waiting on it would hang the stream.
+ */
 function drained(res: ServerResponse): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
+  const socket = res.socket;
+  if (res.destroyed || !socket || socket.destroyed) return Promise.resolve(false);
+  if (!socket.writableNeedDrain) return Promise.resolve(true);
   return new Promise((resolve) => {
     const onDrain = () => done(true);
     const onClose = () => done(false);
     function done(ok: boolean) {
-      res.off('drain', onDrain);
+      socket!.off('drain', onDrain);
       res.off('close', onClose);
       resolve(ok);
     }
-    res.on('drain', onDrain);
+    socket.on('drain', onDrain);
     res.on('close', onClose);
   });
 }

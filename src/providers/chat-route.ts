@@ -1,12 +1,20 @@
 import type { Context } from 'koa';
-import { matchConversation } from '../engine/match.ts';
-import { SSE_HEADERS, writeEventStream } from '../http/sse.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Conversation } from '../engine/conversation.ts';
+import { closestRules, findRule } from '../engine/match.ts';
+import { Pacer } from '../engine/pacing.ts';
+import { contentChunkCount, openaiOutputTokens, planReply } from '../engine/reply-plan.ts';
+import type { Answer } from '../engine/response.ts';
+import type { RuleSet } from '../engine/rules.ts';
+import { ApiError, configuredError } from '../http/errors.ts';
+import { SSE_HEADERS, writeEventStream, type StreamPlan } from '../http/sse.ts';
 import type { RequestState } from '../http/state.ts';
 import type { ChatAdapter, ProviderDeps, ProviderRoute } from './provider.ts';
 
 /**
- * The spine every chat-like endpoint shares: adapter.parse → engine → adapter.render. Providers
- * supply only the codec, so a new provider is a folder of codecs plus lines in the route table.
+ * The spine every chat-like endpoint shares: adapter.parse → engine (rule, sequence step) →
+ * adapter.render, with errors, faults and latency applied here once for every provider. A new
+ * provider supplies only the codec.
  */
 export function chatRoute<Request>(path: string, adapter: ChatAdapter<Request>): ProviderRoute {
   return {
@@ -17,20 +25,57 @@ export function chatRoute<Request>(path: string, adapter: ChatAdapter<Request>):
       const state = ctx.state as RequestState;
       const strict = deps.strictOverride ?? rules.settings.strict;
       const { request, conversation } = adapter.parse(ctx.request.body, { header: (name) => ctx.get(name) || undefined, strict });
-      const match = matchConversation(rules, conversation);
       const stream = adapter.streams(request);
-      state.answer = { model: conversation.model, prompt: conversation.prompt, ruleId: match.rule?.id ?? null, stream };
-      ctx.set('x-mockllm-match', match.rule?.id ?? 'none');
+      const rule = findRule(rules, conversation);
+      state.answer = { model: conversation.model, prompt: conversation.prompt, ruleId: rule?.id ?? null, stream };
+      ctx.set('x-mockllm-match', rule?.id ?? 'none');
+      if (!rule && rules.settings.onUnmatched === 'error') throw unmatched(rules, conversation);
+
+      let answer: Answer = rules.unknown;
+      if (rule) {
+        if (rule.response.kind === 'sequence') {
+          const step = deps.store.nextSequenceStep(rule);
+          state.answer.step = step;
+          answer = rule.response.steps[step]!;
+        } else answer = rule.response;
+      }
+      if (answer.kind === 'error') throw configuredError(answer);
+
+      const reply = planReply(rule, state.answer.step, answer, conversation);
+      const { pacing, fault } = reply.delivery;
+      const stampTiming = () => {
+        if (state.provider.timingHeader) ctx.set(state.provider.timingHeader, String(Math.round(Number(process.hrtime.bigint() - state.startedAt) / 1e6)));
+      };
+
       if (!stream) {
-        ctx.body = adapter.renderJson(match, conversation, request);
+        if (pacing?.simulateNonStream) {
+          const total = Pacer.total(pacing, contentChunkCount(reply), openaiOutputTokens(reply));
+          if (!(await waitUnlessGone(ctx, total))) return;
+        }
+        if (fault?.mode === 'disconnect') {
+          ctx.respond = false;
+          ctx.req.socket.destroy();
+          return;
+        }
+        if (fault) throw new ApiError({ status: 500, kind: 'internal', message: fault.message });
+        stampTiming();
+        ctx.body = adapter.renderJson(reply, conversation, request);
         return;
       }
+
+      const plan: StreamPlan = {};
+      if (pacing) {
+        const pacer = new Pacer(pacing, contentChunkCount(reply), openaiOutputTokens(reply));
+        plan.delayBeforeChunk = () => pacer.next();
+      }
+      if (fault) plan.fault = { afterChunks: fault.afterChunks, mode: fault.mode, errorFrame: adapter.renderStreamError(fault.message) };
+      stampTiming();
       ctx.status = 200;
       ctx.respond = false;
       ctx.res.writeHead(200, { ...(ctx.response.headers as Record<string, string>), ...SSE_HEADERS });
       deps.streams.opened();
       try {
-        const result = await writeEventStream(ctx.res, adapter.renderStream(match, conversation, request));
+        const result = await writeEventStream(ctx.res, adapter.renderStream(reply, conversation, request), plan);
         state.answer.streamOutcome = result.outcome;
         state.answer.contentChunks = result.contentChunks;
       } finally {
@@ -38,4 +83,38 @@ export function chatRoute<Request>(path: string, adapter: ChatAdapter<Request>):
       }
     },
   };
+}
+
+/** With `defaults.on_unmatched: error`: a 404 that says what was asked and which rules came closest. */
+function unmatched(rules: RuleSet, conversation: Conversation): ApiError {
+  const closest = closestRules(rules, conversation).map((r) => {
+    const m = r.spec.match;
+    return `${r.id} (${JSON.stringify(m.prompt ?? m.contains ?? m.regex)})`;
+  });
+  const asked = conversation.prompt.length > 200 ? `${conversation.prompt.slice(0, 200)}…` : conversation.prompt;
+  return new ApiError({
+    status: 404,
+    kind: 'not_found',
+    code: 'mock_rule_not_found',
+    message:
+      `No mock rule matched this request (last user message: ${JSON.stringify(asked)}). ` +
+      (closest.length > 0 ? `Closest rules: ${closest.join(', ')}.` : 'The config has no rules with a prompt.'),
+  });
+}
+
+/** Waits, unless the client hangs up first (then the response is abandoned: false). */
+async function waitUnlessGone(ctx: Context, ms: number): Promise<boolean> {
+  if (ms <= 0) return true;
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  ctx.res.once('close', onClose);
+  try {
+    await sleep(ms, undefined, { signal: gone.signal });
+    return true;
+  } catch {
+    ctx.respond = false;
+    return false;
+  } finally {
+    ctx.res.off('close', onClose);
+  }
 }

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { Conversation } from '../engine/conversation.ts';
-import type { Match } from '../engine/match.ts';
+import type { Reply } from '../engine/reply-plan.ts';
 import type { RuleStore } from '../engine/store.ts';
 import type { ApiError } from '../http/errors.ts';
 import type { StreamItem } from '../http/sse.ts';
@@ -23,8 +23,10 @@ export interface RequestInfo {
 export interface ChatAdapter<Request> {
   /** Validates the body (throwing ApiError in the provider's words) and normalises it. */
   parse(body: unknown, info: RequestInfo): { request: Request; conversation: Conversation };
-  renderJson(match: Match, conversation: Conversation, request: Request): unknown;
-  renderStream(match: Match, conversation: Conversation, request: Request): Iterator<StreamItem>;
+  renderJson(reply: Reply, conversation: Conversation, request: Request): unknown;
+  renderStream(reply: Reply, conversation: Conversation, request: Request): Iterator<StreamItem>;
+  /** The provider's in-stream error frame, for a rule's mid-stream fault. */
+  renderStreamError(message: string): string;
   /** Whether the client asked for a stream. */
   streams(request: Request): boolean;
 }
@@ -43,7 +45,11 @@ export interface Provider {
   newRequestId(): string;
   /** Headers the real API sends on every answer, errors included. */
   responseHeaders(requestId: string): Record<string, string>;
+  /** A header that carries the processing time in ms, as OpenAI's `openai-processing-ms` does. */
+  timingHeader?: string;
   errorBody(error: ApiError, requestId: string): unknown;
   /** The provider's words for a request body that is not JSON. */
   malformedJsonMessage: string;
+  /** The provider's words for a path it does not serve. */
+  unknownRouteMessage(method: string, path: string): string;
 }

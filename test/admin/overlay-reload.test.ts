@@ -109,30 +109,34 @@ test('a replaced file entry whose prompt leaves the file keeps answering until r
   }
 });
 
-// Bug (src/engine/store.ts, RuleStore#build): create() refuses an id the file already has, but a
-// reload that adds a file rule with an admin entry's id is not checked. Both entries are listed
-// under one id, byId keeps the later (file) one, and DELETE /admin/responses/shared-id removes
-// the admin one: the id no longer names one entry.
-test(
-  'ids stay unique when a reload brings a file entry whose id an admin entry already has',
-  { todo: 'RuleStore#build (src/engine/store.ts) lists an admin entry and a reloaded file entry under the same id' },
-  async () => {
-    const server = await startTestServer(FIRST);
-    try {
-      const openai = openaiClient(server);
-      const created = await admin(server, 'POST', '/admin/responses', { body: { id: 'shared-id', prompt: 'admin prompt', response: 'From the admin API.' } });
-      assert.equal(created.status, 201);
-      await rewrite(server, yamlConfig({ rules: [{ id: 'shared-id', prompt: 'file prompt', text: 'From the file.' }] }), 'file prompt', 'From the file.');
+// A reload may add a file rule whose id an admin entry already has. The admin entry, created on
+// purpose by the running test, keeps the id; the file's rule stays hidden until reset.
+test('when a reload brings a file entry with an admin entry\'s id, the admin entry keeps the id until reset', async () => {
+  const server = await startTestServer(FIRST);
+  try {
+    const openai = openaiClient(server);
+    const created = await admin(server, 'POST', '/admin/responses', { body: { id: 'shared-id', prompt: 'admin prompt', response: 'From the admin API.' } });
+    assert.equal(created.status, 201);
+    await rewrite(
+      server,
+      yamlConfig({ rules: [{ id: 'shared-id', prompt: 'file prompt', text: 'From the file.' }, { prompt: 'reload marker', text: 'Reloaded.' }] }),
+      'reload marker',
+      'Reloaded.',
+    );
 
-      const ids = (await listRules(server)).map((r) => r.id);
-      assert.equal(new Set(ids).size, ids.length, `every listed id names one entry: ${ids.join(', ')}`);
-      // Whatever the server chose, GET by id must describe an entry that answers as listed.
-      const one = await admin(server, 'GET', '/admin/responses/shared-id');
-      assert.equal(one.status, 200);
-      const answer = await askOpenAI(openai, one.body.match.prompt);
-      assert.equal(answer.match, 'shared-id');
-    } finally {
-      await server.stop();
-    }
-  },
-);
+    const ids = (await listRules(server)).map((r) => r.id);
+    assert.equal(new Set(ids).size, ids.length, `every listed id names one entry: ${ids.join(', ')}`);
+    const one = await admin(server, 'GET', '/admin/responses/shared-id');
+    assert.equal(one.status, 200);
+    assert.equal(one.body.source, 'admin');
+    assert.equal((await askOpenAI(openai, 'admin prompt')).match, 'shared-id');
+    assert.equal((await askOpenAI(openai, 'file prompt')).match, 'none');
+
+    assert.equal((await admin(server, 'DELETE', '/admin/responses')).status, 204);
+    const afterReset = await admin(server, 'GET', '/admin/responses/shared-id');
+    assert.equal(afterReset.body.source, 'file');
+    assert.equal((await askOpenAI(openai, 'file prompt')).text, 'From the file.');
+  } finally {
+    await server.stop();
+  }
+});

@@ -16,6 +16,11 @@ const TYPE_BY_STATUS: Record<number, string> = {
 
 /** `{"type":"error","error":{"type","message"},"request_id"}`; the SDK maps the status to its class. */
 export function anthropicErrorBody(error: ApiError, requestId: string): unknown {
-  const type = TYPE_BY_STATUS[error.status] ?? (error.status >= 500 ? 'api_error' : 'invalid_request_error');
+  const type = error.type ?? TYPE_BY_STATUS[error.status] ?? (error.status >= 500 ? 'api_error' : 'invalid_request_error');
   return { type: 'error', error: { type, message: error.message }, request_id: requestId };
+}
+
+/** The in-stream failure frame: every Anthropic client surfaces `event: error`. */
+export function anthropicStreamError(message: string): string {
+  return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message } })}\n\n`;
 }

@@ -1,13 +1,26 @@
 import { base58 } from '../../http/ids.ts';
 import { chatRoute } from '../chat-route.ts';
 import type { Provider } from '../provider.ts';
-import { anthropicErrorBody } from './errors.ts';
+import { anthropicErrorBody, anthropicStreamError } from './errors.ts';
 import { renderMessage, renderMessageStream } from './messages-encode.ts';
 import { parseMessagesRequest } from './messages-request.ts';
 
 const MESSAGES = '/v1/messages';
 // A fixed organisation: the real API sends one on every answer and some clients log it.
 const ORGANIZATION_ID = 'a0d5e5a8-3b8e-4f63-9d3c-6d6f636b6c6c';
+const LIMITS = { requests: 4000, tokens: 2_000_000, 'input-tokens': 2_000_000, 'output-tokens': 400_000 };
+
+// Generous, never-exhausted limits that reset a minute from now, as the real headers do.
+function rateLimitHeaders(): Record<string, string> {
+  const reset = new Date(Date.now() + 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const headers: Record<string, string> = {};
+  for (const [name, limit] of Object.entries(LIMITS)) {
+    headers[`anthropic-ratelimit-${name}-limit`] = String(limit);
+    headers[`anthropic-ratelimit-${name}-remaining`] = String(limit - 1);
+    headers[`anthropic-ratelimit-${name}-reset`] = reset;
+  }
+  return headers;
+}
 
 export const anthropic: Provider = {
   name: 'anthropic',
@@ -16,12 +29,14 @@ export const anthropic: Provider = {
       parse: (body, info) => parseMessagesRequest(body, info, MESSAGES),
       renderJson: renderMessage,
       renderStream: renderMessageStream,
+      renderStreamError: anthropicStreamError,
       streams: (request) => request.stream === true,
     }),
   ],
   claims: (path, header) => path.startsWith('/v1/messages') || header('anthropic-version') !== undefined,
   newRequestId: () => `req_011C${base58(20)}`,
-  responseHeaders: (requestId) => ({ 'request-id': requestId, 'anthropic-organization-id': ORGANIZATION_ID }),
+  responseHeaders: (requestId) => ({ 'request-id': requestId, 'anthropic-organization-id': ORGANIZATION_ID, ...rateLimitHeaders() }),
   errorBody: anthropicErrorBody,
   malformedJsonMessage: 'There was an error parsing the body of your request: it is not valid JSON.',
+  unknownRouteMessage: () => 'Not Found',
 };

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import type { Conversation, ConversationMessage } from '../../engine/conversation.ts';
+import type { Conversation, ConversationMessage, ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest, type ApiError } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
 
@@ -7,6 +7,11 @@ export interface ContentBlock {
   type: string;
   text?: string;
   content?: string | ContentBlock[];
+  /** tool_use blocks (assistant). */
+  id?: string;
+  name?: string;
+  /** tool_result blocks (user). */
+  tool_use_id?: string;
 }
 
 export interface AnthropicMessage {
@@ -20,6 +25,7 @@ export interface MessagesRequest {
   max_tokens?: number;
   system?: string | ContentBlock[];
   stream?: boolean;
+  tools?: { name?: string }[];
 }
 
 export const ANTHROPIC_VERSIONS = ['2023-06-01', '2026-10-21'];
@@ -64,7 +70,7 @@ function messagesRequestSchema(strict: boolean) {
       temperature: { type: 'number', minimum: 0, maximum: 1 },
       top_p: { type: 'number', minimum: 0, maximum: 1 },
       top_k: { type: 'integer', minimum: 0 },
-      tools: { type: 'array' },
+      tools: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } } },
     },
   };
 }
@@ -120,6 +126,22 @@ function textOf(content: string | ContentBlock[] | undefined): string {
     .join('\n');
 }
 
+const isToolResult = (block: ContentBlock) => block.type === 'tool_result';
+
+/** The last turn as a tool result, named by the assistant tool_use block it answers. */
+function lastToolResult(messages: AnthropicMessage[]): ToolResult | undefined {
+  const last = messages[messages.length - 1];
+  if (!last || last.role !== 'user' || typeof last.content === 'string') return undefined;
+  const result = [...last.content].reverse().find(isToolResult);
+  if (!result) return undefined;
+  let name: string | undefined;
+  for (const message of messages) {
+    if (typeof message.content === 'string') continue;
+    for (const block of message.content) if (block.type === 'tool_use' && block.id === result.tool_use_id) name = block.name;
+  }
+  return { name, content: textOf(result.content) };
+}
+
 export function parseMessagesRequest(body: unknown, info: RequestInfo, endpoint: string): { request: MessagesRequest; conversation: Conversation } {
   const version = info.header('anthropic-version');
   if (info.strict) {
@@ -140,12 +162,15 @@ export function parseMessagesRequest(body: unknown, info: RequestInfo, endpoint:
     if (m.role === 'system') systemParts.push(textOf(m.content));
     else messages.push({ role: m.role, text: textOf(m.content) });
   }
+  // A user turn that only carries tool results is the tool talking, not the user: the prompt is the
+  // last turn the user wrote, as with OpenAI, where tool results have a role of their own.
   let prompt = '';
-  for (let i = messages.length - 1; i >= 0; i--) {
-    if (messages[i]!.role === 'user') {
-      prompt = messages[i]!.text;
-      break;
-    }
+  for (let i = request.messages.length - 1; i >= 0; i--) {
+    const m = request.messages[i]!;
+    if (m.role !== 'user') continue;
+    if (typeof m.content !== 'string' && m.content.length > 0 && m.content.every(isToolResult)) continue;
+    prompt = textOf(m.content);
+    break;
   }
   return {
     request,
@@ -156,7 +181,10 @@ export function parseMessagesRequest(body: unknown, info: RequestInfo, endpoint:
       system: systemParts.filter((s) => s !== '').join('\n'),
       messages,
       prompt,
+      tools: (request.tools ?? []).map((t) => t.name).filter((name): name is string => typeof name === 'string'),
+      toolResult: lastToolResult(request.messages),
       stream: request.stream === true,
+      header: info.header,
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Conversation } from '../../engine/conversation.ts';
-import type { Match } from '../../engine/match.ts';
+import { openaiOutputTokens, type Reply } from '../../engine/reply-plan.ts';
 import { chatPromptTokens } from '../../engine/tokens.ts';
 import { alnum, hex } from '../../http/ids.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/sse.ts';
@@ -25,9 +25,9 @@ function choiceCount(request: ChatRequest): number {
   return request.n ?? 1;
 }
 
-function usageOf(match: Match, conversation: Conversation, choices: number): ChatUsage {
-  const promptTokens = chatPromptTokens(conversation.messages);
-  const completionTokens = match.reply.openaiTokens * choices;
+export function chatUsage(reply: Reply, conversation: Conversation, choices: number): ChatUsage {
+  const promptTokens = reply.delivery.usage?.input ?? chatPromptTokens(conversation.messages);
+  const completionTokens = openaiOutputTokens(reply) * choices;
   return {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
@@ -37,16 +37,27 @@ function usageOf(match: Match, conversation: Conversation, choices: number): Cha
   };
 }
 
-export function renderChatCompletion(match: Match, conversation: Conversation, request: ChatRequest): unknown {
+/** Tool call ids are minted per answer, as the real API does, unless the rule fixes them. */
+function toolCallIds(reply: Reply): string[] {
+  return reply.toolCalls.map(({ call }) => call.id ?? `call_${alnum(24)}`);
+}
+
+export function renderChatCompletion(reply: Reply, conversation: Conversation, request: ChatRequest): unknown {
   const n = choiceCount(request);
   const choices = [];
   for (let index = 0; index < n; index++) {
-    choices.push({
-      index,
-      message: { role: 'assistant', content: match.reply.text, refusal: null, annotations: [] },
-      logprobs: null,
-      finish_reason: 'stop',
-    });
+    const ids = toolCallIds(reply);
+    const message =
+      reply.toolCalls.length === 0
+        ? { role: 'assistant', content: reply.text?.text ?? '', refusal: null, annotations: [] }
+        : {
+            role: 'assistant',
+            content: reply.text?.text ?? null,
+            refusal: null,
+            annotations: [],
+            tool_calls: reply.toolCalls.map(({ call }, i) => ({ id: ids[i], type: 'function', function: { name: call.name, arguments: call.argumentsJson } })),
+          };
+    choices.push({ index, message, logprobs: null, finish_reason: reply.delivery.finish.openai });
   }
   return {
     id: `chatcmpl-${alnum(29)}`,
@@ -54,37 +65,46 @@ export function renderChatCompletion(match: Match, conversation: Conversation, r
     created: Math.floor(Date.now() / 1000),
     model: conversation.model,
     choices,
-    usage: usageOf(match, conversation, n),
+    usage: chatUsage(reply, conversation, n),
     service_tier: 'default',
     system_fingerprint: SYSTEM_FINGERPRINT,
   };
 }
 
 /**
- * The chunk ladder of API-FORMATS §1: per choice a role chunk, the content deltas and a finish
- * chunk; then the usage chunk when `stream_options.include_usage` asks for it; then `[DONE]`.
- * Every frame is built by splicing precomputed JSON pieces around the chunk, never by
- * serialising an object per chunk.
+ * The chunk ladder of API-FORMATS §1: per choice a role chunk, the content deltas, each tool call
+ * (its first fragment with id, type and name; then argument pieces) and a finish chunk; then the
+ * usage chunk when `stream_options.include_usage` asks for it; then `[DONE]`. Frames are built by
+ * splicing precomputed JSON pieces around each chunk, never by serialising an object per chunk.
  */
-export function* renderChatStream(match: Match, conversation: Conversation, request: ChatRequest): Generator<StreamItem> {
+export function* renderChatStream(reply: Reply, conversation: Conversation, request: ChatRequest): Generator<StreamItem> {
   const includeUsage = request.stream_options?.include_usage === true;
   const head =
     `data: {"id":"chatcmpl-${alnum(29)}","object":"chat.completion.chunk","created":${Math.floor(Date.now() / 1000)},` +
     `"model":${JSON.stringify(conversation.model)},"service_tier":"default","system_fingerprint":"${SYSTEM_FINGERPRINT}","choices":[`;
   const tail = includeUsage ? '],"usage":null}\n\n' : ']}\n\n';
-  const chunks = match.reply.chunksJson;
+  const hasTools = reply.toolCalls.length > 0;
   const n = choiceCount(request);
   for (let index = 0; index < n; index++) {
     const open = `${head}{"index":${index},"delta":`;
-    yield `${open}{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}${tail}`;
+    const close = `},"logprobs":null,"finish_reason":null}${tail}`;
+    yield `${open}{"role":"assistant","content":${hasTools && !reply.text ? 'null' : '""'},"refusal":null${close}`;
     const contentOpen = `${open}{"content":`;
-    const contentClose = `},"logprobs":null,"finish_reason":null}${tail}`;
-    for (const chunk of chunks) {
+    for (const chunk of reply.textChunksJson) {
       yield CONTENT_CHUNK;
-      yield contentOpen + chunk + contentClose;
+      yield contentOpen + chunk + close;
     }
-    yield `${open}{},"logprobs":null,"finish_reason":"stop"}${tail}`;
+    const ids = toolCallIds(reply);
+    for (const [toolIndex, { call, fragmentsJson }] of reply.toolCalls.entries()) {
+      yield `${open}{"tool_calls":[{"index":${toolIndex},"id":"${ids[toolIndex]}","type":"function","function":{"name":${JSON.stringify(call.name)},"arguments":""}}]${close}`;
+      const fragmentOpen = `${open}{"tool_calls":[{"index":${toolIndex},"function":{"arguments":`;
+      for (const fragment of fragmentsJson) {
+        yield CONTENT_CHUNK;
+        yield `${fragmentOpen}${fragment}}}]${close}`;
+      }
+    }
+    yield `${open}{},"logprobs":null,"finish_reason":"${reply.delivery.finish.openai}"}${tail}`;
   }
-  if (includeUsage) yield `${head}],"usage":${JSON.stringify(usageOf(match, conversation, n))}}\n\n`;
+  if (includeUsage) yield `${head}],"usage":${JSON.stringify(chatUsage(reply, conversation, n))}}\n\n`;
   yield 'data: [DONE]\n\n';
 }

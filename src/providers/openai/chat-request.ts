@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import type { Conversation, ConversationMessage, Role } from '../../engine/conversation.ts';
+import type { Conversation, ConversationMessage, Role, ToolResult } from '../../engine/conversation.ts';
 import { ApiError, invalidRequest } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
 
@@ -12,6 +12,8 @@ export interface ChatMessage {
   role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function';
   content?: string | ChatContentPart[] | null;
   name?: string;
+  tool_call_id?: string;
+  tool_calls?: { id?: string; function?: { name?: string } }[] | null;
 }
 
 export interface ChatRequest {
@@ -20,6 +22,8 @@ export interface ChatRequest {
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean | null } | null;
   n?: number | null;
+  tools?: { type?: string; function?: { name?: string } }[] | null;
+  functions?: { name?: string }[] | null;
 }
 
 const ROLES = ['system', 'user', 'assistant', 'tool', 'function', 'developer'];
@@ -67,7 +71,10 @@ function chatRequestSchema(strict: boolean) {
       temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
       top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
       stop: { type: ['string', 'array', 'null'], maxItems: 4, items: { type: 'string' } },
-      tools: { type: ['array', 'null'] },
+      tools: {
+        type: ['array', 'null'],
+        items: { type: 'object', properties: { function: { type: 'object', properties: { name: { type: 'string' } } } } },
+      },
     },
   };
 }
@@ -170,6 +177,23 @@ const ROLE_OF: Record<ChatMessage['role'], Role> = {
   function: 'tool',
 };
 
+/** The last message as a tool result, named by the assistant tool call it answers. */
+function lastToolResult(messages: ChatMessage[]): ToolResult | undefined {
+  const last = messages[messages.length - 1];
+  if (!last || (last.role !== 'tool' && last.role !== 'function')) return undefined;
+  if (last.role === 'function') return { name: last.name, content: textOf(last.content) };
+  let name: string | undefined;
+  for (const message of messages) {
+    for (const call of message.tool_calls ?? []) if (call.id === last.tool_call_id) name = call.function?.name;
+  }
+  return { name, content: textOf(last.content) };
+}
+
+function offeredTools(request: ChatRequest): string[] {
+  const names = [...(request.tools ?? []).map((t) => t.function?.name), ...(request.functions ?? []).map((f) => f.name)];
+  return names.filter((name): name is string => typeof name === 'string');
+}
+
 export function parseChatRequest(body: unknown, info: RequestInfo, endpoint: string): { request: ChatRequest; conversation: Conversation } {
   const validate = info.strict ? validateStrict : validateLenient;
   if (!validate(body)) throw toOpenAiError(validate.errors![0]!, body);
@@ -198,7 +222,10 @@ export function parseChatRequest(body: unknown, info: RequestInfo, endpoint: str
       system: messages.filter((m) => m.role === 'system').map((m) => m.text).join('\n'),
       messages,
       prompt,
+      tools: offeredTools(request),
+      toolResult: lastToolResult(request.messages),
       stream: request.stream === true,
+      header: info.header,
     },
   };
 }

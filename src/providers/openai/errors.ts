@@ -13,6 +13,24 @@ const TYPE_OF: Record<ErrorKind, string> = {
 };
 
 /** `{"error":{"message","type","param","code"}}`: the openai SDK picks its class by status and copies the rest. */
+// What the real API puts in `code` when nothing more specific applies.
+const DEFAULT_CODE: Partial<Record<ErrorKind, string>> = {
+  rate_limit: 'rate_limit_exceeded',
+  authentication: 'invalid_api_key',
+};
+
 export function openAiErrorBody(error: ApiError): unknown {
-  return { error: { message: error.message, type: TYPE_OF[error.kind], param: error.param, code: error.code } };
+  return {
+    error: {
+      message: error.message,
+      type: error.type ?? TYPE_OF[error.kind],
+      param: error.param,
+      code: error.code ?? DEFAULT_CODE[error.kind] ?? null,
+    },
+  };
+}
+
+/** The in-stream failure frame: the openai SDK throws APIError on a chunk with an `error` key. */
+export function openAiStreamError(message: string): string {
+  return `data: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code: null } })}\n\n`;
 }

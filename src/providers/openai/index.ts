@@ -3,13 +3,15 @@ import { chatRoute } from '../chat-route.ts';
 import type { Provider } from '../provider.ts';
 import { renderChatCompletion, renderChatStream } from './chat-encode.ts';
 import { parseChatRequest } from './chat-request.ts';
-import { openAiErrorBody } from './errors.ts';
+import { openAiErrorBody, openAiStreamError } from './errors.ts';
 
 const CHAT_COMPLETIONS = '/v1/chat/completions';
 
 // Generous, never-exhausted limits: clients that read them (gateways, LangChain) see a healthy account.
-const RATE_LIMIT_HEADERS = {
+const RESPONSE_HEADERS = {
   'openai-version': '2020-10-01',
+  'openai-organization': 'mockllm',
+  'openai-project': 'proj_mockllm',
   'x-ratelimit-limit-requests': '10000',
   'x-ratelimit-remaining-requests': '9999',
   'x-ratelimit-reset-requests': '6ms',
@@ -25,14 +27,17 @@ export const openai: Provider = {
       parse: (body, info) => parseChatRequest(body, info, CHAT_COMPLETIONS),
       renderJson: renderChatCompletion,
       renderStream: renderChatStream,
+      renderStreamError: openAiStreamError,
       streams: (request) => request.stream === true,
     }),
   ],
   claims: () => true,
   newRequestId: () => `req_${hex(32)}`,
-  responseHeaders: () => RATE_LIMIT_HEADERS,
+  responseHeaders: () => RESPONSE_HEADERS,
+  timingHeader: 'openai-processing-ms',
   errorBody: openAiErrorBody,
   malformedJsonMessage:
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. " +
     'The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)',
+  unknownRouteMessage: (method, path) => `Invalid URL (${method} ${path})`,
 };

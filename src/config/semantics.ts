@@ -1,0 +1,84 @@
+import type { ConfigFile, MatchSpec, ResponseSpec, RuleSpec } from './schema.ts';
+import type { SchemaProblem } from './validate.ts';
+
+/** `/pattern/flags` or a bare pattern; throws SyntaxError when it does not compile. */
+export function parseRegex(source: string): RegExp {
+  const literal = /^\/(.*)\/([dgimsuvy]*)$/s.exec(source);
+  // The global and sticky flags make test() stateful between calls; a matcher must not be.
+  const flags = (literal?.[2] ?? '').replace(/[gy]/g, '');
+  return new RegExp(literal ? literal[1]! : source, flags);
+}
+
+const KINDS = ['text', 'tool_calls', 'error', 'sequence'] as const;
+const STREAM_SHAPING = ['latency', 'chunking', 'fault', 'usage', 'finish_reason', 'stop_reason'] as const;
+
+function problem(segments: string[], message: string): SchemaProblem {
+  return { path: segments.join('.'), segments, message };
+}
+
+/** What a valid-by-schema response still must satisfy: one kind, and only the keys that kind uses. */
+export function checkResponse(response: ResponseSpec, at: string[], inSequence = false): SchemaProblem[] {
+  if (typeof response === 'string') return [];
+  const problems: SchemaProblem[] = [];
+  const kinds = KINDS.filter((kind) => response[kind] !== undefined);
+  if (kinds.length === 0) return [problem(at, 'needs one of text, tool_calls, error or sequence')];
+  const isToolCallsWithText = kinds.length === 2 && kinds.includes('text') && kinds.includes('tool_calls');
+  if (kinds.length > 1 && !isToolCallsWithText) {
+    problems.push(problem(at, `cannot combine ${kinds.join(' and ')} (only text may come before tool_calls)`));
+  }
+  if (response.then !== undefined && response.sequence === undefined) problems.push(problem([...at, 'then'], 'only applies to a sequence'));
+  if (response.error !== undefined || response.sequence !== undefined) {
+    const kind = response.error !== undefined ? 'an error' : 'a sequence (set them on its steps)';
+    for (const key of STREAM_SHAPING) {
+      if (response[key] !== undefined) problems.push(problem([...at, key], `does not apply to ${kind}`));
+    }
+  }
+  if (response.sequence !== undefined) {
+    if (inSequence) problems.push(problem([...at, 'sequence'], 'a sequence step cannot itself be a sequence'));
+    response.sequence.forEach((step, i) => problems.push(...checkResponse(step, [...at, 'sequence', String(i)], true)));
+  }
+  response.tool_calls?.forEach((call, i) => {
+    if (typeof call.arguments !== 'string') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(call.arguments);
+    } catch {
+      problems.push(problem([...at, 'tool_calls', String(i), 'arguments'], 'is a string but not valid JSON'));
+      return;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      problems.push(problem([...at, 'tool_calls', String(i), 'arguments'], 'must hold a JSON object'));
+    }
+  });
+  return problems;
+}
+
+export function checkMatch(match: MatchSpec, at: string[]): SchemaProblem[] {
+  if (match.regex === undefined) return [];
+  try {
+    parseRegex(match.regex);
+    return [];
+  } catch (error) {
+    return [problem([...at, 'regex'], `is not a valid regular expression: ${(error as Error).message}`)];
+  }
+}
+
+export function checkRuleSemantics(rule: RuleSpec, at: string[]): SchemaProblem[] {
+  return [...checkMatch(rule.match, [...at, 'match']), ...checkResponse(rule.response, [...at, 'response'])];
+}
+
+export function checkConfigSemantics(doc: ConfigFile): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  for (const [prompt, response] of Object.entries(doc.responses ?? {})) problems.push(...checkResponse(response, ['responses', prompt]));
+  const seen = new Set<string>();
+  (doc.rules ?? []).forEach((rule, index) => {
+    const at = ['rules', String(index)];
+    problems.push(...checkRuleSemantics(rule, at));
+    // Ids name rules in the admin API and the journal, so two rules may not share one.
+    if (rule.id !== undefined) {
+      if (seen.has(rule.id)) problems.push(problem([...at, 'id'], `"${rule.id}" is already the id of an earlier rule`));
+      seen.add(rule.id);
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,71 @@
+import { chunkText, type TextReply } from './reply.ts';
+import type { Conversation } from './conversation.ts';
+import { resolveText, type CompiledToolCall, type Delivery, type TextAnswer, type ToolCallsAnswer } from './response.ts';
+import type { Rule } from './rules.ts';
+import { anthropicTextTokens, countTextTokens } from './tokens.ts';
+
+export interface ToolCallPlan {
+  call: CompiledToolCall;
+  /** The arguments JSON in streamed pieces, each a JSON string literal. */
+  fragmentsJson: readonly string[];
+}
+
+/** Everything an encoder needs to render one answer, in no provider's words. */
+export interface Reply {
+  rule: Rule | null;
+  /** The sequence step that answered (0-based), when the rule is a sequence. */
+  step: number | undefined;
+  text: TextReply | undefined;
+  /** The text's streamed pieces, each a JSON string literal ready to splice into a frame. */
+  textChunksJson: readonly string[];
+  toolCalls: readonly ToolCallPlan[];
+  delivery: Delivery;
+}
+
+const fragmentCache = new WeakMap<CompiledToolCall, readonly string[]>();
+
+// Arguments stream in token-sized pieces, as the real APIs send them, unless the rule asks for whole.
+function argumentFragments(call: CompiledToolCall, delivery: Delivery): readonly string[] {
+  if (delivery.chunking === 'whole') return [JSON.stringify(call.argumentsJson)];
+  let fragments = fragmentCache.get(call);
+  if (!fragments) {
+    fragments = chunkText(call.argumentsJson, 'token').map((f) => JSON.stringify(f));
+    fragmentCache.set(call, fragments);
+  }
+  return fragments;
+}
+
+export function planReply(rule: Rule | null, step: number | undefined, answer: TextAnswer | ToolCallsAnswer, conversation: Conversation): Reply {
+  const text = answer.text === undefined ? undefined : resolveText(answer.text, conversation);
+  return {
+    rule,
+    step,
+    text,
+    textChunksJson: text ? text.chunksJson(answer.delivery.chunking) : [],
+    toolCalls: answer.kind === 'tool_calls' ? answer.calls.map((call) => ({ call, fragmentsJson: argumentFragments(call, answer.delivery) })) : [],
+    delivery: answer.delivery,
+  };
+}
+
+/** Content chunks a stream of this reply carries: what latency is spread over. */
+export function contentChunkCount(reply: Reply): number {
+  let count = reply.textChunksJson.length;
+  for (const plan of reply.toolCalls) count += plan.fragmentsJson.length;
+  return count;
+}
+
+function toolTokens(reply: Reply, count: (text: string) => number): number {
+  let total = 0;
+  for (const { call } of reply.toolCalls) total += count(call.name) + count(call.argumentsJson);
+  return total;
+}
+
+/** Completion tokens as OpenAI counts them (o200k), unless the rule fixes the figure. */
+export function openaiOutputTokens(reply: Reply): number {
+  return reply.delivery.usage?.output ?? (reply.text?.openaiTokens ?? 0) + toolTokens(reply, countTextTokens);
+}
+
+/** Output tokens by the Anthropic estimate, unless the rule fixes the figure; never 0. */
+export function anthropicOutputTokens(reply: Reply): number {
+  return reply.delivery.usage?.output ?? Math.max((reply.text?.anthropicTokens ?? 0) + toolTokens(reply, anthropicTextTokens), 1);
+}

@@ -1,0 +1,194 @@
+import type {
+  AnthropicStopReason,
+  Chunking,
+  OpenAiFinishReason,
+  ResponseObject,
+  ResponseSpec,
+  Settings,
+  ToolCallSpec,
+} from '../config/schema.ts';
+import type { Conversation } from './conversation.ts';
+import { compilePacing, type Pacing } from './pacing.ts';
+import { TextReply } from './reply.ts';
+
+/** One finish, in both providers' words. */
+export interface Finish {
+  openai: OpenAiFinishReason;
+  anthropic: AnthropicStopReason;
+}
+
+const ANTHROPIC_FOR: Record<OpenAiFinishReason, AnthropicStopReason> = {
+  stop: 'end_turn',
+  length: 'max_tokens',
+  tool_calls: 'tool_use',
+  content_filter: 'refusal',
+};
+const OPENAI_FOR: Record<AnthropicStopReason, OpenAiFinishReason> = {
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  pause_turn: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+};
+
+export interface Fault {
+  afterChunks: number;
+  mode: 'error_event' | 'disconnect';
+  message: string;
+}
+
+export interface UsageOverride {
+  input?: number;
+  output?: number;
+}
+
+/** How an answer is delivered: chunking, timing, faults, and any figures that override the counted ones. */
+export interface Delivery {
+  chunking: Chunking;
+  pacing: Pacing | undefined;
+  fault: Fault | undefined;
+  usage: UsageOverride | undefined;
+  finish: Finish;
+}
+
+/** Text known at load, or a template (`{{prompt}}`, `{{model}}`, …) rendered per request. */
+export type TextSource = TextReply | TextTemplate;
+
+export interface CompiledToolCall {
+  name: string;
+  /** The arguments as the JSON text OpenAI sends. */
+  argumentsJson: string;
+  /** The arguments as the object Anthropic sends. */
+  input: Record<string, unknown>;
+  id: string | undefined;
+}
+
+export interface TextAnswer {
+  kind: 'text';
+  text: TextSource;
+  delivery: Delivery;
+}
+
+export interface ToolCallsAnswer {
+  kind: 'tool_calls';
+  /** Text said before the calls, if any. */
+  text: TextSource | undefined;
+  calls: CompiledToolCall[];
+  delivery: Delivery;
+}
+
+export interface ErrorAnswer {
+  kind: 'error';
+  status: number;
+  message: string | undefined;
+  type: string | undefined;
+  code: string | undefined;
+  retryAfterSeconds: number | undefined;
+}
+
+export type Answer = TextAnswer | ToolCallsAnswer | ErrorAnswer;
+
+export interface SequenceResponse {
+  kind: 'sequence';
+  steps: Answer[];
+  then: 'loop' | 'repeat_last';
+}
+
+export type CompiledResponse = Answer | SequenceResponse;
+
+const PLACEHOLDER = /\{\{\s*(prompt|model|provider|endpoint|system)\s*\}\}/g;
+type Variable = 'prompt' | 'model' | 'provider' | 'endpoint' | 'system';
+
+export class TextTemplate {
+  readonly source: string;
+  readonly #parts: (string | { variable: Variable })[];
+
+  constructor(source: string) {
+    this.source = source;
+    this.#parts = [];
+    let last = 0;
+    for (const match of source.matchAll(PLACEHOLDER)) {
+      this.#parts.push(source.slice(last, match.index), { variable: match[1] as Variable });
+      last = match.index + match[0].length;
+    }
+    this.#parts.push(source.slice(last));
+  }
+
+  render(conversation: Conversation): TextReply {
+    return new TextReply(this.#parts.map((part) => (typeof part === 'string' ? part : conversation[part.variable])).join(''));
+  }
+}
+
+export function compileText(text: string): TextSource {
+  PLACEHOLDER.lastIndex = 0;
+  return PLACEHOLDER.test(text) ? new TextTemplate(text) : new TextReply(text);
+}
+
+/** The text for this request: a constant's own object (its caches shared), or a fresh rendering. */
+export function resolveText(source: TextSource, conversation: Conversation): TextReply {
+  return source instanceof TextTemplate ? source.render(conversation) : source;
+}
+
+function compileFinish(spec: ResponseObject, fallback: OpenAiFinishReason): Finish {
+  if (spec.finish_reason && spec.stop_reason) return { openai: spec.finish_reason, anthropic: spec.stop_reason };
+  if (spec.finish_reason) return { openai: spec.finish_reason, anthropic: ANTHROPIC_FOR[spec.finish_reason] };
+  if (spec.stop_reason) return { openai: OPENAI_FOR[spec.stop_reason], anthropic: spec.stop_reason };
+  return { openai: fallback, anthropic: ANTHROPIC_FOR[fallback] };
+}
+
+function compileDelivery(spec: ResponseObject, settings: Settings, fallback: OpenAiFinishReason): Delivery {
+  const usage = spec.usage && {
+    ...((spec.usage.input_tokens ?? spec.usage.prompt_tokens) !== undefined && { input: spec.usage.input_tokens ?? spec.usage.prompt_tokens }),
+    ...((spec.usage.output_tokens ?? spec.usage.completion_tokens) !== undefined && { output: spec.usage.output_tokens ?? spec.usage.completion_tokens }),
+  };
+  return {
+    chunking: spec.chunking ?? settings.chunking ?? 'char',
+    pacing: compilePacing(spec.latency, settings.latency),
+    fault: spec.fault && {
+      afterChunks: spec.fault.fail_after_chunks,
+      mode: spec.fault.mode ?? 'error_event',
+      message: spec.fault.message ?? 'Overloaded',
+    },
+    usage,
+    finish: compileFinish(spec, fallback),
+  };
+}
+
+function compileToolCall(spec: ToolCallSpec): CompiledToolCall {
+  const args = spec.arguments ?? {};
+  return typeof args === 'string'
+    ? { name: spec.name, argumentsJson: args, input: JSON.parse(args) as Record<string, unknown>, id: spec.id }
+    : { name: spec.name, argumentsJson: JSON.stringify(args), input: args, id: spec.id };
+}
+
+function compileAnswer(spec: ResponseSpec, settings: Settings): Answer {
+  if (typeof spec === 'string') return { kind: 'text', text: compileText(spec), delivery: compileDelivery({}, settings, 'stop') };
+  if (spec.error) {
+    const { status, message, type, code, retry_after } = spec.error;
+    return { kind: 'error', status, message, type, code, retryAfterSeconds: retry_after };
+  }
+  if (spec.tool_calls) {
+    return {
+      kind: 'tool_calls',
+      text: spec.text === undefined ? undefined : compileText(spec.text),
+      calls: spec.tool_calls.map(compileToolCall),
+      delivery: compileDelivery(spec, settings, 'tool_calls'),
+    };
+  }
+  return { kind: 'text', text: compileText(spec.text ?? ''), delivery: compileDelivery(spec, settings, 'stop') };
+}
+
+/** Compiles a validated response once, at load: templates parsed, tool arguments serialised, defaults merged. */
+export function compileResponse(spec: ResponseSpec, settings: Settings): CompiledResponse {
+  if (typeof spec === 'object' && spec.sequence) {
+    return { kind: 'sequence', steps: spec.sequence.map((step) => compileAnswer(step, settings)), then: spec.then ?? 'repeat_last' };
+  }
+  return compileAnswer(spec, settings);
+}
+
+/** Which step of a sequence the n-th matching call (0-based) gets. */
+export function sequenceStep(response: SequenceResponse, call: number): number {
+  const length = response.steps.length;
+  return response.then === 'loop' ? call % length : Math.min(call, length - 1);
+}
