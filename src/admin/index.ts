@@ -10,6 +10,7 @@ import { AdminError, sendAdminError } from './errors.ts';
 import type { Journal } from './journal.ts';
 import { registerRequestRoutes } from './requests.ts';
 import { registerResponseRoutes } from './responses.ts';
+import { registerSequenceRoutes } from './sequences.ts';
 
 export interface AdminOptions {
   store: RuleStore;
@@ -50,6 +51,7 @@ export function adminMiddleware(options: AdminOptions): Middleware {
     ctx.status = 204;
   });
   registerRequestRoutes(router, journal);
+  registerSequenceRoutes(router, store, metrics);
 
   const handle = compose([
     adminErrors(options.logger),

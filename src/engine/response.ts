@@ -97,7 +97,8 @@ export interface SequenceResponse {
 
 export type CompiledResponse = Answer | SequenceResponse;
 
-const PLACEHOLDER = /\{\{\s*(prompt|model|provider|endpoint|system)\s*\}\}/g;
+// Not global: a shared global regex carries lastIndex from one call into the next (matchAll copies it).
+const PLACEHOLDER = /\{\{\s*(prompt|model|provider|endpoint|system)\s*\}\}/;
 type Variable = 'prompt' | 'model' | 'provider' | 'endpoint' | 'system';
 
 export class TextTemplate {
@@ -108,7 +109,7 @@ export class TextTemplate {
     this.source = source;
     this.#parts = [];
     let last = 0;
-    for (const match of source.matchAll(PLACEHOLDER)) {
+    for (const match of source.matchAll(new RegExp(PLACEHOLDER, 'g'))) {
       this.#parts.push(source.slice(last, match.index), { variable: match[1] as Variable });
       last = match.index + match[0].length;
     }
@@ -121,7 +122,6 @@ export class TextTemplate {
 }
 
 export function compileText(text: string): TextSource {
-  PLACEHOLDER.lastIndex = 0;
   return PLACEHOLDER.test(text) ? new TextTemplate(text) : new TextReply(text);
 }
 

@@ -9,7 +9,7 @@ import {
   type Settings,
 } from '../config/schema.ts';
 import { compileMatcher, type Matcher } from './matcher.ts';
-import { compileResponse, compileText, type CompiledResponse, type TextAnswer } from './response.ts';
+import { compileResponse, type CompiledResponse, type TextAnswer } from './response.ts';
 
 export { normalizePrompt, promptKey } from './matcher.ts';
 
@@ -112,11 +112,8 @@ export function baselineFromConfig(doc: ConfigFile): Baseline {
     rank.set(matchText, seen + 1);
     return compileRule(spec, `file-${shortHash(matchText)}${seen === 0 ? '' : `-${seen + 1}`}`, 'file', settings);
   });
-  const unknown: TextAnswer = {
-    kind: 'text',
-    text: compileText(doc.defaults?.unknown_response ?? DEFAULT_UNKNOWN_RESPONSE),
-    delivery: { chunking: settings.raw.chunking ?? 'char', pacing: undefined, fault: undefined, usage: undefined, finish: { openai: 'stop', anthropic: 'end_turn' } },
-  };
+  // The default answer is compiled like any rule's, so settings.chunking and settings.latency apply to it.
+  const unknown = compileResponse(doc.defaults?.unknown_response ?? DEFAULT_UNKNOWN_RESPONSE, settings.raw) as TextAnswer;
   return { rules, unknown, settings };
 }
 
