@@ -7,6 +7,7 @@ import { MAX_JOURNAL_BODY_BYTES, redactHeaders, type Journal } from './admin/jou
 import type { ConfigSource } from './config/source.ts';
 import { normalizePrompt } from './engine/rules.ts';
 import type { RuleStore } from './engine/store.ts';
+import { cors } from './http/cors.ts';
 import { ApiError, fromBodyParserError, internalError } from './http/errors.ts';
 import type { RequestState } from './http/state.ts';
 import { opsRoutes, type Lifecycle } from './observability/health.ts';
@@ -82,6 +83,7 @@ export function createApp(options: AppOptions): Koa {
   app.use(requestContext(providerOfRoute));
   app.use(accessLog(logger));
   app.use(metricsRecorder(metrics));
+  app.use(cors(store));
   app.use((ctx, next) => {
     if (OPS_PATHS.has(ctx.path) && ctx.method === 'GET') return ops(ctx, next);
     if (isAdminPath(ctx.path)) return admin(ctx, () => providerPipeline(ctx, next));

@@ -12,6 +12,8 @@ const USAGE = `Usage: mockllm [--config PATH] [--port N] [--host H] [--log-level
   --strict          reject what the real APIs reject (env MOCKLLM_STRICT=1)
   --admin-token T   require "Authorization: Bearer T" on /admin/* (env MOCKLLM_ADMIN_TOKEN)
   --no-admin        remove the admin API entirely
+  --shutdown-grace-ms N
+                    on SIGTERM, how long in-flight requests may finish (env MOCKLLM_SHUTDOWN_GRACE_MS; default 10000)
   -h, --help        show this help
 `;
 
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
         strict: { type: 'boolean' },
         'admin-token': { type: 'string' },
         'no-admin': { type: 'boolean' },
+        'shutdown-grace-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -61,6 +64,8 @@ async function main(): Promise<void> {
   if (!/^\d+$/.test(portText) || port > 65535) fail(`invalid port "${portText}"`);
   const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as Level;
   if (!LEVELS.includes(logLevel)) fail(`invalid log level "${logLevel}"; use one of ${LEVELS.join(', ')}`);
+  const graceText = values['shutdown-grace-ms'] ?? env.MOCKLLM_SHUTDOWN_GRACE_MS ?? '10000';
+  if (!/^\d+$/.test(graceText)) fail(`invalid shutdown grace "${graceText}": give milliseconds`);
 
   // Signal handlers go in before start-up: the server answers HTTP (and logs 'mockllm listening')
   // before startServer returns, and a SIGTERM with no handler yet would kill the process outright
@@ -100,6 +105,7 @@ async function main(): Promise<void> {
       strict: values.strict ? true : parseFlag(env.MOCKLLM_STRICT),
       adminToken: values['admin-token'] ?? (env.MOCKLLM_ADMIN_TOKEN || undefined),
       adminDisabled: values['no-admin'] === true,
+      shutdownGraceMs: Number(graceText),
     });
   } catch (error) {
     if (error instanceof ConfigError) fail(`invalid config: ${error.message}`, 1);

@@ -113,6 +113,10 @@ export interface Settings {
   chunking?: Chunking;
   /** Default latency (a rule's own `latency` keys win, key by key). */
   latency?: LatencySpec;
+  /** CORS is off unless origins are listed here ("*" for any), for browser apps calling the mock directly. */
+  cors?: {
+    origins: string[];
+  };
   admin?: {
     /** false removes every /admin route. */
     enabled?: boolean;
@@ -281,6 +285,12 @@ export const configSchema = {
         journal_size: { type: 'integer', minimum: 0, maximum: 1_000_000 },
         chunking: chunkingSchema,
         latency: latencySchema,
+        cors: {
+          type: 'object',
+          required: ['origins'],
+          additionalProperties: false,
+          properties: { origins: { type: 'array', items: { type: 'string', minLength: 1 } } },
+        },
         admin: {
           type: 'object',
           additionalProperties: false,

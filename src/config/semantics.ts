@@ -1,3 +1,4 @@
+import safeRegex from 'safe-regex2';
 import type { ConfigFile, MatchSpec, ResponseSpec, RuleSpec } from './schema.ts';
 import type { SchemaProblem } from './validate.ts';
 
@@ -55,12 +56,18 @@ export function checkResponse(response: ResponseSpec, at: string[], inSequence =
 
 export function checkMatch(match: MatchSpec, at: string[]): SchemaProblem[] {
   if (match.regex === undefined) return [];
+  let regex: RegExp;
   try {
-    parseRegex(match.regex);
-    return [];
+    regex = parseRegex(match.regex);
   } catch (error) {
     return [problem([...at, 'regex'], `is not a valid regular expression: ${(error as Error).message}`)];
   }
+  // Regexes run on every request, on text clients choose: one with nested quantifiers such as
+  // (a+)+ can backtrack for minutes on a short input and freeze the event loop for everyone.
+  if (!safeRegex(regex)) {
+    return [problem([...at, 'regex'], 'may backtrack catastrophically (nested quantifiers such as (a+)+); rewrite it without a repeated group that itself repeats')];
+  }
+  return [];
 }
 
 export function checkRuleSemantics(rule: RuleSpec, at: string[]): SchemaProblem[] {

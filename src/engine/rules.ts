@@ -39,6 +39,8 @@ export interface EffectiveSettings {
   readonly adminEnabled: boolean;
   readonly adminToken: string | undefined;
   readonly onUnmatched: 'default' | 'error';
+  /** Origins allowed by CORS; empty: CORS off. */
+  readonly corsOrigins: readonly string[];
   /** The file's `settings` block as written: response compilation reads its defaults. */
   readonly raw: Settings;
 }
@@ -89,6 +91,7 @@ export function settingsFromConfig(doc: ConfigFile): EffectiveSettings {
     adminEnabled: settings.admin?.enabled ?? true,
     adminToken: settings.admin?.token,
     onUnmatched: doc.defaults?.on_unmatched ?? 'default',
+    corsOrigins: settings.cors?.origins ?? [],
     raw: settings,
   };
 }

@@ -1,0 +1,28 @@
+import type { Context, Middleware, Next } from 'koa';
+import type { RuleStore } from '../engine/store.ts';
+
+const ALLOW_HEADERS = 'authorization, content-type, x-api-key, anthropic-version, anthropic-beta, x-request-id, openai-organization, openai-project, x-stainless-retry-count';
+const EXPOSE_HEADERS = 'x-request-id, request-id, x-mockllm-match, retry-after, retry-after-ms';
+
+/**
+ * CORS, off unless `settings.cors.origins` lists origins: a mock reachable from any web page should
+ * be an explicit choice. Read from the live config, so enabling it is a reload away.
+ */
+export function cors(store: RuleStore): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const origins = store.current.settings.corsOrigins;
+    const origin = ctx.get('origin');
+    if (origins.length === 0 || !origin || !(origins.includes('*') || origins.includes(origin))) return next();
+    ctx.set('access-control-allow-origin', origins.includes('*') ? '*' : origin);
+    if (!origins.includes('*')) ctx.vary('origin');
+    ctx.set('access-control-expose-headers', EXPOSE_HEADERS);
+    if (ctx.method === 'OPTIONS' && ctx.get('access-control-request-method')) {
+      ctx.set('access-control-allow-methods', 'GET, POST, PUT, DELETE, OPTIONS');
+      ctx.set('access-control-allow-headers', ctx.get('access-control-request-headers') || ALLOW_HEADERS);
+      ctx.set('access-control-max-age', '600');
+      ctx.status = 204;
+      return;
+    }
+    await next();
+  };
+}
