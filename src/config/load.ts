@@ -64,25 +64,64 @@ export function lineOfPath(text: string, segments: readonly string[]): number | 
   let parentIndent = -1;
   let deepest: number | undefined;
   let from = 0;
+  // After a list item is found, its first key sits on the item's own line, after the "- ".
+  let itemLine: number | undefined;
   for (const segment of segments) {
-    let found: number | undefined;
-    for (let i = from; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
-      const indent = line.length - line.trimStart().length;
-      if (indent <= parentIndent) break;
-      const key = keyOf(line.trimStart());
-      if (key === segment) {
-        found = i;
-        parentIndent = indent;
-        from = i + 1;
-        break;
-      }
-    }
+    const found = /^\d+$/.test(segment)
+      ? findListItem(lines, from, parentIndent, Number(segment))
+      : findKey(lines, from, parentIndent, segment, itemLine);
     if (found === undefined) break;
-    deepest = found;
+    deepest = found.line;
+    parentIndent = found.indent;
+    itemLine = found.isItem ? found.line : undefined;
+    from = found.isItem ? found.line : found.line + 1;
   }
   return deepest === undefined ? undefined : deepest + 1;
+}
+
+interface Found {
+  line: number;
+  indent: number;
+  isItem: boolean;
+}
+
+const isBlank = (line: string) => line.trim() === '' || line.trimStart().startsWith('#');
+const indentOf = (line: string) => line.length - line.trimStart().length;
+const isListItem = (content: string) => content === '-' || content.startsWith('- ');
+
+/** The index-th "- " item of the block list that starts at `from` (items may sit at the key's own indent). */
+function findListItem(lines: string[], from: number, parentIndent: number, index: number): Found | undefined {
+  let itemIndent: number | undefined;
+  let count = -1;
+  for (let i = from; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (isBlank(line)) continue;
+    const indent = indentOf(line);
+    const item = isListItem(line.trimStart());
+    if (itemIndent === undefined) {
+      if (!item || indent < parentIndent) return undefined;
+      itemIndent = indent;
+    }
+    if (indent < itemIndent || (indent === itemIndent && !item)) return undefined;
+    if (indent === itemIndent && item && ++count === index) return { line: i, indent, isItem: true };
+  }
+  return undefined;
+}
+
+function findKey(lines: string[], from: number, parentIndent: number, key: string, itemLine: number | undefined): Found | undefined {
+  for (let i = from; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (isBlank(line)) continue;
+    let indent = indentOf(line);
+    let content = line.trimStart();
+    if (i === itemLine) {
+      // "- key: value": the key's indent is where it starts, after the dash.
+      content = content.slice(1).trimStart();
+      indent = line.length - content.length;
+    } else if (indent <= parentIndent) break;
+    if (keyOf(content) === key) return { line: i, indent, isItem: false };
+  }
+  return undefined;
 }
 
 function keyOf(line: string): string | undefined {
