@@ -36,9 +36,9 @@ const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const MAX_CLIENT_REQUEST_ID = 200;
 
 /**
- * Middleware order: request context (id, owning provider) → access log → metrics → then one of
- * three branches: ops (health, metrics), admin, or the provider pipeline (journal → provider
- * errors → JSON body → route table → 404).
+ * Middleware order: request context (id, owning provider) → access log → metrics → last-resort
+ * errors → CORS → then one of three branches: ops (health, metrics), admin, or the provider
+ * pipeline (journal → provider errors → JSON body → route table → 404).
  */
 export function createApp(options: AppOptions): Koa {
   const { store, logger, metrics } = options;
@@ -83,6 +83,9 @@ export function createApp(options: AppOptions): Koa {
   app.use(requestContext(providerOfRoute));
   app.use(accessLog(logger));
   app.use(metricsRecorder(metrics));
+  // The last resort for anything thrown outside the provider pipeline (CORS, ops): without it Koa's
+  // default handler would answer plain text and drop every header, the request id included.
+  app.use(errorResponder(logger));
   app.use(cors(store));
   app.use((ctx, next) => {
     if (OPS_PATHS.has(ctx.path) && ctx.method === 'GET') return ops(ctx, next);
