@@ -5,6 +5,8 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/observability/logger.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
 
+export { eventually } from './poll.ts';
+
 export const SEED_CONFIG = `responses:
   "what colour is the sky?": "The sky is blue during a clear day due to a phenomenon called Rayleigh scattering."
   "what is 2+2?": "2+2 equals 9."
@@ -69,24 +71,6 @@ export async function startTestServerAt(dir: string, configPath: string, options
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls until `check` returns a truthy value, failing after the deadline. Never a fixed sleep. */
-export async function eventually<T>(check: () => T | Promise<T>, { timeoutMs = 5000, intervalMs = 20, what = 'condition' } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 /** A raw POST, for the byte-level checks a lenient client would hide. */

@@ -1,23 +1,5 @@
-// Deadline-bound polling (never a fixed sleep). Kept here rather than importing test/helpers,
-// which loads the server's source: these tests drive the server as a separate process and must
-// load even while src/ is mid-edit.
-
-export async function poll<T>(check: () => T | Promise<T>, { timeoutMs = 5000, intervalMs = 25, what = 'condition' } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+// Polling comes from test/helpers/poll.ts, which imports nothing from the server's source.
+export { eventually as poll } from '../../helpers/poll.ts';
 
 /** The answer to `prompt` through the OpenAI chat endpoint, or an error naming the status. */
 export async function askOpenAI(baseUrl: string, prompt: string): Promise<string> {
