@@ -37,7 +37,7 @@ function argumentFragments(call: CompiledToolCall, delivery: Delivery): readonly
 
 export function planReply(rule: Rule | null, step: number | undefined, answer: TextAnswer | ToolCallsAnswer, conversation: Conversation): Reply {
   const text = answer.text === undefined ? undefined : resolveText(answer.text, conversation);
-  return {
+  const reply: Reply = {
     rule,
     step,
     text,
@@ -45,6 +45,13 @@ export function planReply(rule: Rule | null, step: number | undefined, answer: T
     toolCalls: answer.kind === 'tool_calls' ? answer.calls.map((call) => ({ call, fragmentsJson: argumentFragments(call, answer.delivery) })) : [],
     delivery: answer.delivery,
   };
+  // A fault counted past this answer's last chunk (how many chunks a text or its tool arguments
+  // make is hard to know when writing the rule) fails the stream right after that chunk, as the
+  // same rule fails a non-stream answer, instead of letting the stream finish cleanly.
+  const fault = answer.delivery.fault;
+  const chunks = contentChunkCount(reply);
+  if (fault && fault.afterChunks > chunks) reply.delivery = { ...answer.delivery, fault: { ...fault, afterChunks: chunks } };
+  return reply;
 }
 
 /** Content chunks a stream of this reply carries: what latency is spread over. */

@@ -24,7 +24,7 @@ export interface StreamResult {
 export interface StreamPlan {
   /** Milliseconds to wait before each content chunk, asked once per chunk in order. */
   delayBeforeChunk?: () => number;
-  /** After this many content chunks the stream fails instead of sending the next one. */
+  /** After this many content chunks (right after the last one's frame) the stream fails. */
   fault?: { afterChunks: number; mode: 'error_event' | 'disconnect'; errorFrame: string };
 }
 
@@ -42,6 +42,8 @@ export async function writeEventStream(res: ServerResponse, frames: Iterator<Str
   const onClose = () => gone.abort();
   res.once('close', onClose);
   let due = performance.now();
+  // True between a content marker and the frame it marks, which must go out whole.
+  let contentFramePending = false;
   res.cork();
   try {
     for (let item = frames.next(); !item.done; item = frames.next()) {
@@ -49,6 +51,7 @@ export async function writeEventStream(res: ServerResponse, frames: Iterator<Str
       if (item.value === CONTENT_CHUNK) {
         if (plan.fault && contentChunks >= plan.fault.afterChunks) return await fail(res, plan.fault, contentChunks);
         contentChunks++;
+        contentFramePending = true;
         const delay = plan.delayBeforeChunk?.() ?? 0;
         if (delay > 0) {
           due += delay;
@@ -61,11 +64,18 @@ export async function writeEventStream(res: ServerResponse, frames: Iterator<Str
         }
         continue;
       }
+      const wasContent = contentFramePending;
+      contentFramePending = false;
       if (!res.write(item.value)) {
         res.uncork();
         if (!(await drained(res))) return { outcome: 'aborted', contentChunks };
         res.cork();
       }
+      // The last allowed content frame is out: fail before pulling the next frame. Waiting for the
+      // next content marker would let the finish through when the answer has no more content, so a
+      // fault at its last chunk would never fire; and an encoder's error frame may number itself
+      // after the frames pulled so far.
+      if (wasContent && plan.fault && contentChunks >= plan.fault.afterChunks) return await fail(res, plan.fault, contentChunks);
     }
     res.uncork();
     res.end();
