@@ -19,14 +19,35 @@ export interface RequestInfo {
   strict: boolean;
 }
 
+/** What an adapter's parse makes of a request. */
+export interface ParsedChat<Request> {
+  request: Request;
+  conversation: Conversation;
+  /**
+   * Further prompts answered in the same response, each matched and answered on its own (a legacy
+   * completions `prompt` array). Latency and faults follow the first prompt's answer.
+   */
+  more?: Conversation[];
+}
+
+/** The answer to one of a request's further prompts (see ParsedChat.more). */
+export interface MoreReply {
+  conversation: Conversation;
+  reply: Reply;
+}
+
 /** A provider's request/response codec for one chat-like endpoint. */
 export interface ChatAdapter<Request> {
   /** Validates the body (throwing ApiError in the provider's words) and normalises it. */
-  parse(body: unknown, info: RequestInfo): { request: Request; conversation: Conversation };
-  renderJson(reply: Reply, conversation: Conversation, request: Request): unknown;
-  renderStream(reply: Reply, conversation: Conversation, request: Request): Iterator<StreamItem>;
-  /** The provider's in-stream error frame, for a rule's mid-stream fault. */
-  renderStreamError(message: string): string;
+  parse(body: unknown, info: RequestInfo): ParsedChat<Request>;
+  renderJson(reply: Reply, conversation: Conversation, request: Request, more: readonly MoreReply[]): unknown;
+  renderStream(reply: Reply, conversation: Conversation, request: Request, more: readonly MoreReply[]): Iterator<StreamItem>;
+  /**
+   * The provider's in-stream error frame, for a rule's mid-stream fault. Built when the fault fires,
+   * with the frames of the stream it interrupts (from renderStream), for encoders whose error frame
+   * depends on what was sent: the Responses API numbers every event.
+   */
+  renderStreamError(message: string, frames: Iterator<StreamItem>): string;
   /** Whether the client asked for a stream. */
   streams(request: Request): boolean;
 }

@@ -4,8 +4,11 @@ import type { Provider } from '../provider.ts';
 import { renderChatCompletion, renderChatStream } from './chat-encode.ts';
 import { parseChatRequest } from './chat-request.ts';
 import { openAiErrorBody, openAiStreamError } from './errors.ts';
+import { renderResponse, renderResponseStream, renderResponsesStreamError } from './responses-encode.ts';
+import { parseResponsesRequest } from './responses-request.ts';
 
 const CHAT_COMPLETIONS = '/v1/chat/completions';
+const RESPONSES = '/v1/responses';
 
 // Generous, never-exhausted limits: clients that read them (gateways, LangChain) see a healthy account.
 const RESPONSE_HEADERS = {
@@ -29,6 +32,13 @@ export const openai: Provider = {
       renderStream: renderChatStream,
       renderStreamError: openAiStreamError,
       streams: (request) => request.stream === true,
+    }),
+    chatRoute(RESPONSES, {
+      parse: (body, info) => parseResponsesRequest(body, info, RESPONSES),
+      renderJson: renderResponse,
+      renderStream: renderResponseStream,
+      renderStreamError: renderResponsesStreamError,
+      streams: (request) => request.body.stream === true,
     }),
   ],
   claims: () => true,

@@ -1,0 +1,224 @@
+import { Ajv } from 'ajv';
+import type { Conversation, ConversationMessage, Role, ToolResult } from '../../engine/conversation.ts';
+import { invalidRequest } from '../../http/errors.ts';
+import type { ParsedChat, RequestInfo } from '../provider.ts';
+import { responseHistory, type HistoryItem } from './responses-store.ts';
+import { describeValue, listValues, openAiValidationError } from './validation.ts';
+
+export interface ResponsesTool {
+  type: string;
+  name?: string;
+}
+
+export interface ResponsesBody {
+  model: string;
+  input?: string | Record<string, unknown>[];
+  instructions?: string | null;
+  previous_response_id?: string | null;
+  stream?: boolean | null;
+  store?: boolean | null;
+  tools?: ResponsesTool[] | null;
+  tool_choice?: unknown;
+  parallel_tool_calls?: boolean | null;
+  max_output_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  text?: unknown;
+  truncation?: string | null;
+  metadata?: Record<string, string> | null;
+  reasoning?: unknown;
+  user?: string | null;
+  service_tier?: string | null;
+}
+
+/** The parsed request: the body as sent, and the whole conversation with earlier responses resolved. */
+export interface ResponsesRequest {
+  body: ResponsesBody;
+  /** Earlier responses' conversation (previous_response_id, item_reference) followed by this input. */
+  history: HistoryItem[];
+}
+
+// Every parameter of ResponseCreateParams (openai 7.x); strict mode rejects anything else, as the real API does.
+const KNOWN_FIELDS = [
+  'access_programs', 'background', 'context_management', 'conversation', 'image', 'include', 'input', 'instructions',
+  'max_output_tokens', 'max_tool_calls', 'metadata', 'model', 'moderation', 'parallel_tool_calls', 'previous_response_id',
+  'prompt', 'prompt_cache_key', 'prompt_cache_options', 'prompt_cache_retention', 'reasoning', 'safety_identifier',
+  'service_tier', 'store', 'stream', 'stream_options', 'temperature', 'text', 'tool_choice', 'tools', 'top_logprobs',
+  'top_p', 'truncation', 'user',
+];
+
+function responsesSchema(strict: boolean) {
+  return {
+    type: 'object',
+    required: ['model'],
+    additionalProperties: !strict,
+    properties: {
+      ...Object.fromEntries(KNOWN_FIELDS.map((f) => [f, {}])),
+      model: { type: 'string' },
+      input: { type: ['string', 'array'], items: { type: 'object' } },
+      instructions: { type: ['string', 'null'] },
+      previous_response_id: { type: ['string', 'null'] },
+      stream: { type: ['boolean', 'null'] },
+      store: { type: ['boolean', 'null'] },
+      tools: { type: ['array', 'null'], items: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, name: { type: 'string' } } } },
+      parallel_tool_calls: { type: ['boolean', 'null'] },
+      max_output_tokens: { type: ['integer', 'null'], minimum: 16 },
+      temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
+      top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+      metadata: { type: ['object', 'null'] },
+    },
+  };
+}
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const validateLenient = ajv.compile<ResponsesBody>(responsesSchema(false));
+const validateStrict = ajv.compile<ResponsesBody>(responsesSchema(true));
+
+const MESSAGE_ROLES = ['user', 'assistant', 'system', 'developer'] as const;
+type MessageRole = (typeof MESSAGE_ROLES)[number];
+// Content parts whose text a rule may match: the user's, and the assistant's own when echoed back.
+const TEXT_PARTS = new Set(['input_text', 'output_text', 'text', 'refusal']);
+
+function textOf(content: unknown, param: string): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) {
+    throw invalidRequest(`Invalid type for '${param}': expected one of a string or array of input items, but got ${describeValue(content)} instead.`, param, 'invalid_type');
+  }
+  const texts: string[] = [];
+  content.forEach((part: unknown, i) => {
+    if (part === null || typeof part !== 'object' || typeof (part as { type?: unknown }).type !== 'string') {
+      throw invalidRequest(`Missing required parameter: '${param}[${i}].type'.`, `${param}[${i}].type`, 'missing_required_parameter');
+    }
+    const { type, text, refusal } = part as { type: string; text?: unknown; refusal?: unknown };
+    if (!TEXT_PARTS.has(type)) return;
+    const value = type === 'refusal' ? refusal : text;
+    if (typeof value !== 'string') {
+      const field = type === 'refusal' ? 'refusal' : 'text';
+      throw invalidRequest(`Missing required parameter: '${param}[${i}].${field}'.`, `${param}[${i}].${field}`, 'missing_required_parameter');
+    }
+    texts.push(value);
+  });
+  return texts.join('\n');
+}
+
+function requiredString(item: Record<string, unknown>, field: string, at: string): string {
+  const value = item[field];
+  if (typeof value !== 'string') {
+    if (value === undefined) throw invalidRequest(`Missing required parameter: '${at}.${field}'.`, `${at}.${field}`, 'missing_required_parameter');
+    throw invalidRequest(`Invalid type for '${at}.${field}': expected a string, but got ${describeValue(value)} instead.`, `${at}.${field}`, 'invalid_type');
+  }
+  return value;
+}
+
+/** One input item in the engine's terms; undefined for items that carry nothing to match (reasoning, built-in tool calls). */
+function historyItem(item: Record<string, unknown>, at: string): HistoryItem | undefined {
+  const type = item.type ?? 'message';
+  switch (type) {
+    case 'message': {
+      const role = item.role;
+      if (role === undefined) throw invalidRequest(`Missing required parameter: '${at}.role'.`, `${at}.role`, 'missing_required_parameter');
+      if (!MESSAGE_ROLES.includes(role as MessageRole)) {
+        throw invalidRequest(`Invalid value: '${String(role)}'. Supported values are: ${listValues(MESSAGE_ROLES)}.`, `${at}.role`, 'invalid_value');
+      }
+      if (item.content === undefined) throw invalidRequest(`Missing required parameter: '${at}.content'.`, `${at}.content`, 'missing_required_parameter');
+      return { type: 'message', role: role as MessageRole, text: textOf(item.content, `${at}.content`) };
+    }
+    case 'function_call': {
+      const args = item.arguments;
+      return {
+        type: 'function_call',
+        call_id: requiredString(item, 'call_id', at),
+        name: requiredString(item, 'name', at),
+        arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
+      };
+    }
+    case 'function_call_output': {
+      const output = item.output;
+      if (output === undefined) throw invalidRequest(`Missing required parameter: '${at}.output'.`, `${at}.output`, 'missing_required_parameter');
+      return { type: 'function_call_output', call_id: requiredString(item, 'call_id', at), output: textOf(output, `${at}.output`) };
+    }
+    case 'item_reference': {
+      const id = requiredString(item, 'id', at);
+      const found = responseHistory.item(id);
+      if (!found) throw new ItemNotFound(id);
+      return found;
+    }
+    default:
+      return undefined;
+  }
+}
+
+class ItemNotFound extends Error {
+  readonly id: string;
+  constructor(id: string) {
+    super(id);
+    this.id = id;
+  }
+}
+
+const ROLE_OF: Record<MessageRole, Role> = { user: 'user', assistant: 'assistant', system: 'system', developer: 'system' };
+
+/** The engine's view: messages in order (instructions first), the last user text, the tool result that ends it. */
+export function conversationOf(history: readonly HistoryItem[], instructions: string | undefined): { messages: ConversationMessage[]; prompt: string; toolResult: ToolResult | undefined } {
+  const messages: ConversationMessage[] = [];
+  if (instructions) messages.push({ role: 'system', text: instructions });
+  let prompt = '';
+  for (const item of history) {
+    if (item.type === 'message') {
+      messages.push({ role: ROLE_OF[item.role], text: item.text });
+      if (item.role === 'user') prompt = item.text;
+    } else if (item.type === 'function_call') messages.push({ role: 'assistant', text: '' });
+    else messages.push({ role: 'tool', text: item.output });
+  }
+  const last = history.at(-1);
+  let toolResult: ToolResult | undefined;
+  if (last?.type === 'function_call_output') {
+    const call = history.findLast((item) => item.type === 'function_call' && item.call_id === last.call_id);
+    toolResult = { name: call?.type === 'function_call' ? call.name : undefined, content: last.output };
+  }
+  return { messages, prompt, toolResult };
+}
+
+export function parseResponsesRequest(body: unknown, info: RequestInfo, endpoint: string): ParsedChat<ResponsesRequest> {
+  const validate = info.strict ? validateStrict : validateLenient;
+  if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body, { missingModel: 'param', unknownField: 'unknown_parameter' });
+
+  const history: HistoryItem[] = [];
+  const previous = body.previous_response_id;
+  if (previous != null) {
+    const earlier = responseHistory.conversation(previous);
+    if (!earlier) throw invalidRequest(`Previous response with id '${previous}' not found.`, 'previous_response_id', 'previous_response_not_found');
+    history.push(...earlier);
+  }
+  const input = body.input;
+  if (typeof input === 'string') history.push({ type: 'message', role: 'user', text: input });
+  else if (input) {
+    input.forEach((item, i) => {
+      try {
+        const normal = historyItem(item, `input[${i}]`);
+        if (normal) history.push(normal);
+      } catch (error) {
+        if (error instanceof ItemNotFound) throw invalidRequest(`Item with id '${error.id}' not found.`, `input[${i}].id`, 'item_not_found');
+        throw error;
+      }
+    });
+  }
+
+  const instructions = body.instructions ?? undefined;
+  const { messages, prompt, toolResult } = conversationOf(history, instructions);
+  return {
+    request: { body, history },
+    conversation: {
+      provider: 'openai',
+      endpoint,
+      model: body.model,
+      system: messages.filter((m) => m.role === 'system').map((m) => m.text).join('\n'),
+      messages,
+      prompt,
+      tools: (body.tools ?? []).map((t) => t.name ?? t.type),
+      toolResult,
+      stream: body.stream === true,
+      header: info.header,
+    },
+  };
+}
