@@ -45,7 +45,7 @@ export class RuleStore {
   #created: AdminRuleSpec[] = [];
   #replaced = new Map<string, AdminRuleSpec>();
   #deleted = new Set<string>();
-  /** Matching calls per sequence rule id. Kept across reloads; dropped when the rule changes or on reset. */
+  /** Matching calls per sequence rule id. Kept across reloads; dropped when the rule changes (in the file or through the admin API) or on reset. */
   #sequenceCalls = new Map<string, number>();
 
   constructor(baseline: Baseline) {
@@ -68,8 +68,16 @@ export class RuleStore {
   }
 
   replaceBaseline(baseline: Baseline): void {
+    const before = this.#current.byId;
     this.#baseline = baseline;
     this.#current = this.#build();
+    // Progress is kept by rule id, but a sequence the file changed is a new sequence: going on at
+    // the old count would start it midway. Admin replacements restart it the same way.
+    for (const id of this.#sequenceCalls.keys()) {
+      const now = this.#current.byId.get(id);
+      const then = before.get(id);
+      if (!now || !then || JSON.stringify(now.spec) !== JSON.stringify(then.spec)) this.#sequenceCalls.delete(id);
+    }
   }
 
   create(spec: RuleSpec): Rule {
