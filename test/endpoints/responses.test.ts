@@ -206,7 +206,7 @@ describe('openai SDK responses.create', () => {
 
   test('an unknown previous_response_id or item_reference, or one with store: false, is a 400', async () => {
     const notStored = await client.responses.create({ model: MODEL, input: 'hi', store: false });
-    assert.equal(notStored.store, false);
+    assert.equal((notStored as unknown as Json).store, false);
     for (const previous of ['resp_doesnotexist', notStored.id]) {
       await assert.rejects(client.responses.create({ model: MODEL, input: 'hi', previous_response_id: previous }), (error: unknown) => {
         assert.ok(error instanceof OpenAI.BadRequestError);

@@ -3,6 +3,7 @@ import { chatRoute } from '../chat-route.ts';
 import type { Provider } from '../provider.ts';
 import { renderChatCompletion, renderChatStream } from './chat-encode.ts';
 import { parseChatRequest } from './chat-request.ts';
+import { completionsRoute } from './completions.ts';
 import { openAiErrorBody, openAiStreamError } from './errors.ts';
 import { renderResponse, renderResponseStream, renderResponsesStreamError } from './responses-encode.ts';
 import { parseResponsesRequest } from './responses-request.ts';
@@ -40,6 +41,7 @@ export const openai: Provider = {
       renderStreamError: renderResponsesStreamError,
       streams: (request) => request.body.stream === true,
     }),
+    completionsRoute(),
   ],
   claims: () => true,
   newRequestId: () => `req_${hex(32)}`,
