@@ -441,6 +441,20 @@ rules:
   });
 });
 
+describe('the responses map', () => {
+  test('an entry may hold any response kind and is still found by its exact prompt', () => {
+    const rules = rulesOf(`
+responses:
+  "call the tool": {tool_calls: [{name: get_weather, arguments: {city: Oslo}}]}
+  "fail": {error: {status: 503}}
+  "step": {sequence: [a, b]}
+`);
+    const kinds = ['call the tool', 'fail', 'step'].map((prompt) => findRule(rules, conversation({ prompt: prompt.toUpperCase() }))?.response.kind);
+    assert.deepEqual(kinds, ['tool_calls', 'error', 'sequence']);
+    assert.deepEqual(rules.tested, [], 'plain prompts are map lookups, never tested one by one');
+  });
+});
+
 describe('rule ids and closest rules', () => {
   test('rules without an id get stable ids: the same file gives the same ids', () => {
     const yaml = 'responses:\n  "a": x\nrules:\n  - match: {contains: b}\n    response: y\n  - match: {contains: b}\n    response: z\n';
