@@ -4,6 +4,7 @@ import compose from 'koa-compose';
 import bodyParser from 'koa-bodyparser';
 import type { Context, Middleware, Next } from 'koa';
 import type { RuleStore } from '../engine/store.ts';
+import { isDecompressionError } from '../http/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { AdminError, sendAdminError } from './errors.ts';
@@ -91,7 +92,8 @@ function adminErrors(logger: Logger): Middleware {
       if (error instanceof AdminError) return sendAdminError(ctx, error);
       const { status, type } = (error ?? {}) as { status?: number; type?: string };
       if (status === 413 || type === 'entity.too.large') return sendAdminError(ctx, new AdminError(413, 'too_large', `The body is larger than ${ADMIN_BODY_LIMIT}.`));
-      if (status === 400 || status === 415) return sendAdminError(ctx, new AdminError(400, 'invalid_json', 'The body is not valid JSON.'));
+      // A compressed body that does not decompress is a bad body too (zlib's error carries no status).
+      if (status === 400 || status === 415 || isDecompressionError(error)) return sendAdminError(ctx, new AdminError(400, 'invalid_json', 'The body is not valid JSON.'));
       logger.error({ err: error, route: ctx.path }, 'unexpected error in the admin API');
       sendAdminError(ctx, new AdminError(500, 'internal', 'Unexpected error; see the server log.'));
     }

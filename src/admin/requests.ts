@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { AdminError } from './errors.ts';
-import type { Journal, JournalFilter } from './journal.ts';
+import type { Journal, JournalEntry, JournalFilter } from './journal.ts';
 
 function integerParam(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -20,6 +20,21 @@ function stringParam(value: unknown, name: string): string | undefined {
   throw new AdminError(400, 'invalid_body', `${name} may be given once`, name);
 }
 
+/**
+ * One entry as JSON. A journaled body is the client's JSON as parsed, and JSON.parse accepts nesting
+ * far deeper than JSON.stringify can write back (its recursion overflows the stack at a few thousand
+ * levels): one such request, well under the 64 KiB body bound, made every listing of the journal a
+ * 500 until it rotated out. Its entry is listed with the body omitted instead.
+ */
+function entryJson(entry: JournalEntry): string {
+  try {
+    return JSON.stringify(entry);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return JSON.stringify({ ...entry, request: { headers: entry.request.headers, body: null, bodyOmitted: { reason: 'nested too deeply to show' } } });
+  }
+}
+
 export function registerRequestRoutes(router: Router, journal: Journal): void {
   router.get('/admin/requests', (ctx) => {
     const q = ctx.query;
@@ -36,7 +51,10 @@ export function registerRequestRoutes(router: Router, journal: Journal): void {
     if (matched !== undefined) filter.matched = matched;
     if (limit !== undefined) filter.limit = limit;
     if (after !== undefined) filter.after = after;
-    ctx.body = { requests: journal.list(filter), size: journal.size, capacity: journal.capacity };
+    // Serialised here, entry by entry, so that one entry that cannot be written does not fail the listing.
+    const requests = journal.list(filter).map(entryJson);
+    ctx.type = 'application/json';
+    ctx.body = `{"requests":[${requests.join(',')}],"size":${journal.size},"capacity":${journal.capacity}}`;
   });
 
   router.delete('/admin/requests', (ctx) => {

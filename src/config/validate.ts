@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { configSchema, responseSchema, ruleSchema, type ConfigFile, type RuleSpec } from './schema.ts';
+import { argumentNestingProblems, nestingProblems } from './nesting.ts';
 import { checkConfigSemantics, checkRuleSemantics } from './semantics.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
@@ -17,14 +18,21 @@ export interface SchemaProblem {
 }
 
 export function checkConfig(doc: unknown): SchemaProblem[] {
+  const deep = nestingProblems(doc);
+  if (deep.length > 0) return deep;
   if (!validateConfig(doc)) return describeSchemaErrors(validateConfig.errors ?? []);
-  return checkConfigSemantics(doc);
+  const problems = checkConfigSemantics(doc);
+  for (const [prompt, response] of Object.entries(doc.responses ?? {})) problems.push(...argumentNestingProblems(response, ['responses', prompt]));
+  (doc.rules ?? []).forEach((rule, i) => problems.push(...argumentNestingProblems(rule.response, ['rules', String(i), 'response'])));
+  return problems;
 }
 
 /** The admin API validates rules with the very schema the file's `rules` entries use. */
 export function checkRule(doc: unknown): SchemaProblem[] {
+  const deep = nestingProblems(doc);
+  if (deep.length > 0) return deep;
   if (!validateRule(doc)) return describeSchemaErrors(validateRule.errors ?? []);
-  return checkRuleSemantics(doc as RuleSpec, []);
+  return [...checkRuleSemantics(doc as RuleSpec, []), ...argumentNestingProblems((doc as RuleSpec).response, ['response'])];
 }
 
 /**

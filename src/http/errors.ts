@@ -117,8 +117,20 @@ export function fromBodyParserError(error: unknown, malformedJsonMessage: string
       code: 'request_too_large',
     });
   }
-  if (status === 400 || status === 415 || type === 'entity.parse.failed' || type === 'encoding.unsupported') {
+  if (status === 400 || status === 415 || type === 'entity.parse.failed' || type === 'encoding.unsupported' || isDecompressionError(error)) {
     return new ApiError({ status: 400, kind: 'invalid_request', message: malformedJsonMessage });
   }
   return null;
+}
+
+/**
+ * A body sent with `content-encoding: gzip`, `deflate` or `br` that does not decompress reaches the
+ * body parser as zlib's own error, which has no HTTP status: without this it became a 500, though
+ * the fault is the client's body. zlib names its errors Z_* (Z_DATA_ERROR, Z_BUF_ERROR) and brotli
+ * ERR__* (ERR__ERROR_FORMAT_PADDING_1), both with a numeric errno.
+ */
+export function isDecompressionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { errno, code } = error as NodeJS.ErrnoException;
+  return typeof errno === 'number' && typeof code === 'string' && /^(Z_|ERR__)/.test(code);
 }
