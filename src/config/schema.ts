@@ -125,9 +125,41 @@ export interface Settings {
   };
 }
 
+/** `embeddings:`: what POST /v1/embeddings answers besides its generated vectors. */
+export interface EmbeddingsSpec {
+  /** Fixed vectors by exact input text, sent back as written (tests that need exact values). */
+  vectors?: Record<string, number[]>;
+  /** Size of generated vectors for models the server does not know (default 1536). */
+  default_dimensions?: number;
+}
+
+/** One entry of `models:`: what GET /v1/models lists. */
+export interface ModelSpec {
+  id: string;
+  /** Which API lists it; by default `anthropic` for ids starting with `claude`, else `openai`. */
+  provider?: 'openai' | 'anthropic';
+  /** Anthropic's `display_name` (derived from the id when absent). */
+  display_name?: string;
+  /** Unix seconds or an RFC 3339 date: OpenAI's `created`, Anthropic's `created_at`. */
+  created?: number | string;
+  /** OpenAI's `owned_by` (default `system`). */
+  owned_by?: string;
+  /** Anthropic's `max_input_tokens` / `max_tokens` (null when absent). */
+  max_input_tokens?: number;
+  max_tokens?: number;
+}
+
+/** The API that lists a model by default: Anthropic's for `claude…` ids, else OpenAI's. */
+export function defaultModelProvider(id: string): 'openai' | 'anthropic' {
+  return id.startsWith('claude') ? 'anthropic' : 'openai';
+}
+
 export interface ConfigFile {
   responses?: Record<string, ResponseSpec> | null;
   rules?: RuleSpec[] | null;
+  embeddings?: EmbeddingsSpec | null;
+  /** Replaces the built-in model list when set. */
+  models?: (string | ModelSpec)[] | null;
   defaults?: {
     unknown_response?: string;
     /** `error`: an unmatched request gets a 404 in the provider's shape naming the closest rules. */
@@ -139,6 +171,10 @@ export interface ConfigFile {
 export const DEFAULT_UNKNOWN_RESPONSE = "I don't know the answer to that. This is a mock response.";
 export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_JOURNAL_SIZE = 1000;
+/** Generated embedding size for models the server does not know: ada-002's and 3-small's. */
+export const DEFAULT_EMBEDDING_DIMENSIONS = 1536;
+/** The largest generated embedding: text-embedding-3-large's size. */
+export const MAX_EMBEDDING_DIMENSIONS = 3072;
 
 const nonNegative = { type: 'number', minimum: 0 } as const;
 const oneOrMany = { type: ['string', 'array'], items: { type: 'string' }, minItems: 1 } as const;
@@ -267,6 +303,41 @@ export const configSchema = {
       additionalProperties: { $ref: 'urn:mockllm:response' },
     },
     rules: { type: ['array', 'null'], items: { $ref: 'urn:mockllm:rule' } },
+    embeddings: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        vectors: {
+          type: 'object',
+          description: 'Input text → the exact vector /v1/embeddings returns for it.',
+          additionalProperties: { type: 'array', minItems: 1, maxItems: 65_536, items: { type: 'number' } },
+        },
+        default_dimensions: { type: 'integer', minimum: 1, maximum: MAX_EMBEDDING_DIMENSIONS },
+      },
+    },
+    models: {
+      type: ['array', 'null'],
+      description: 'What GET /v1/models lists (replaces the built-in list).',
+      items: {
+        oneOf: [
+          { type: 'string', minLength: 1 },
+          {
+            type: 'object',
+            required: ['id'],
+            additionalProperties: false,
+            properties: {
+              id: { type: 'string', minLength: 1 },
+              provider: { enum: ['openai', 'anthropic'] },
+              display_name: { type: 'string' },
+              created: { type: ['integer', 'string'] },
+              owned_by: { type: 'string' },
+              max_input_tokens: { type: 'integer', minimum: 1 },
+              max_tokens: { type: 'integer', minimum: 1 },
+            },
+          },
+        ],
+      },
+    },
     defaults: {
       type: ['object', 'null'],
       additionalProperties: false,

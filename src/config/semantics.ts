@@ -1,5 +1,5 @@
 import safeRegex from 'safe-regex2';
-import type { ConfigFile, MatchSpec, ResponseSpec, RuleSpec } from './schema.ts';
+import { defaultModelProvider, type ConfigFile, type MatchSpec, type ResponseSpec, type RuleSpec } from './schema.ts';
 import type { SchemaProblem } from './validate.ts';
 
 /** `/pattern/flags` or a bare pattern; throws SyntaxError when it does not compile. */
@@ -85,6 +85,34 @@ export function checkConfigSemantics(doc: ConfigFile): SchemaProblem[] {
     if (rule.id !== undefined) {
       if (seen.has(rule.id)) problems.push(problem([...at, 'id'], `"${rule.id}" is already the id of an earlier rule`));
       seen.add(rule.id);
+    }
+  });
+  problems.push(...checkEmbeddings(doc), ...checkModels(doc));
+  return problems;
+}
+
+/** Fixed vectors must be real numbers: YAML's `.nan` and `.inf` are numbers to JSON Schema, not to JSON. */
+function checkEmbeddings(doc: ConfigFile): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  for (const [text, vector] of Object.entries(doc.embeddings?.vectors ?? {})) {
+    const bad = vector.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) problems.push(problem(['embeddings', 'vectors', text, String(bad)], 'must be a finite number'));
+  }
+  return problems;
+}
+
+/** Model ids are unique within the API that lists them, and a `created` string must be a date. */
+function checkModels(doc: ConfigFile): SchemaProblem[] {
+  const problems: SchemaProblem[] = [];
+  const seen = new Set<string>();
+  (doc.models ?? []).forEach((entry, index) => {
+    const at = ['models', String(index)];
+    const spec = typeof entry === 'string' ? { id: entry } : entry;
+    const provider = spec.provider ?? defaultModelProvider(spec.id);
+    if (seen.has(`${provider}\u0000${spec.id}`)) problems.push(problem(typeof entry === 'string' ? at : [...at, 'id'], `"${spec.id}" is already listed for ${provider}`));
+    seen.add(`${provider}\u0000${spec.id}`);
+    if (typeof spec.created === 'string' && Number.isNaN(Date.parse(spec.created))) {
+      problems.push(problem([...at, 'created'], 'must be Unix seconds or a date such as 2025-09-29T00:00:00Z'));
     }
   });
   return problems;

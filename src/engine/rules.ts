@@ -4,7 +4,9 @@ import {
   DEFAULT_JOURNAL_SIZE,
   DEFAULT_UNKNOWN_RESPONSE,
   type ConfigFile,
+  type EmbeddingsSpec,
   type MatchMode,
+  type ModelSpec,
   type RuleSpec,
   type Settings,
 } from '../config/schema.ts';
@@ -56,6 +58,10 @@ export interface RuleSet {
   readonly tested: readonly number[];
   readonly unknown: TextAnswer;
   readonly settings: EffectiveSettings;
+  /** The file's `embeddings:` section as written (POST /v1/embeddings reads it). */
+  readonly embeddings: EmbeddingsSpec | undefined;
+  /** The file's `models:` list as written; undefined means the built-in list (GET /v1/models). */
+  readonly models: readonly (string | ModelSpec)[] | undefined;
 }
 
 /** What the file says, before any admin overlay. */
@@ -63,6 +69,8 @@ export interface Baseline {
   readonly rules: readonly Rule[];
   readonly unknown: TextAnswer;
   readonly settings: EffectiveSettings;
+  readonly embeddings: EmbeddingsSpec | undefined;
+  readonly models: readonly (string | ModelSpec)[] | undefined;
 }
 
 function shortHash(text: string): string {
@@ -117,7 +125,7 @@ export function baselineFromConfig(doc: ConfigFile): Baseline {
   });
   // The default answer is compiled like any rule's, so settings.chunking and settings.latency apply to it.
   const unknown = compileResponse(doc.defaults?.unknown_response ?? DEFAULT_UNKNOWN_RESPONSE, settings.raw) as TextAnswer;
-  return { rules, unknown, settings };
+  return { rules, unknown, settings, embeddings: doc.embeddings ?? undefined, models: doc.models ?? undefined };
 }
 
 /**
@@ -145,5 +153,14 @@ export function buildRuleSet(baseline: Baseline, rulesInOrder: readonly Rule[]):
     if (key === undefined) tested.push(index);
     else if (!byPrompt.has(key)) byPrompt.set(key, index);
   });
-  return { rules, byId, byPrompt, tested, unknown: baseline.unknown, settings: baseline.settings };
+  return {
+    rules,
+    byId,
+    byPrompt,
+    tested,
+    unknown: baseline.unknown,
+    settings: baseline.settings,
+    embeddings: baseline.embeddings,
+    models: baseline.models,
+  };
 }

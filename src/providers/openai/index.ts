@@ -4,6 +4,7 @@ import type { Provider } from '../provider.ts';
 import { renderChatCompletion, renderChatStream } from './chat-encode.ts';
 import { parseChatRequest } from './chat-request.ts';
 import { completionsRoute } from './completions.ts';
+import { embeddingsRoute } from './embeddings.ts';
 import { openAiErrorBody, openAiStreamError } from './errors.ts';
 import { renderResponse, renderResponseStream, renderResponsesStreamError } from './responses-encode.ts';
 import { parseResponsesRequest } from './responses-request.ts';
@@ -42,6 +43,7 @@ export const openai: Provider = {
       streams: (request) => request.body.stream === true,
     }),
     completionsRoute(),
+    embeddingsRoute,
   ],
   claims: () => true,
   newRequestId: () => `req_${hex(32)}`,

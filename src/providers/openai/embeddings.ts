@@ -1,0 +1,279 @@
+// POST /v1/embeddings (API-FORMATS §4): deterministic vectors derived from model and text, or the
+// config's fixed ones; `dimensions`, `encoding_format` float/base64, every input shape, usage
+// counted with cl100k_base (the embedding models' tokenizer), errors in OpenAI's words.
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context } from 'koa';
+import { Ajv } from 'ajv';
+import { DEFAULT_EMBEDDING_DIMENSIONS, MAX_EMBEDDING_DIMENSIONS } from '../../config/schema.ts';
+import type { Conversation } from '../../engine/conversation.ts';
+import { Pacer } from '../../engine/pacing.ts';
+import type { Answer } from '../../engine/response.ts';
+import type { Rule, RuleSet } from '../../engine/rules.ts';
+import { ApiError, configuredError, invalidRequest } from '../../http/errors.ts';
+import type { RequestState } from '../../http/state.ts';
+import type { ProviderDeps, ProviderRoute } from '../provider.ts';
+import { countCl100k, decodeCl100k, loadCl100k } from './cl100k.ts';
+import { openAiValidationError } from './validation.ts';
+
+export const EMBEDDINGS = '/v1/embeddings';
+
+/** The most inputs one request may carry, and tokens per input and per request, as the real API allows. */
+export const MAX_INPUTS = 2048;
+export const MAX_INPUT_TOKENS = 8192;
+export const MAX_REQUEST_TOKENS = 300_000;
+
+interface EmbeddingsBody {
+  model: string;
+  input: unknown;
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+}
+
+interface ModelFamily {
+  dimensions: number;
+  /** Whether `dimensions` may shorten its vectors (the 3-series can; ada-002 cannot). */
+  shortens: boolean;
+}
+
+// The real embedding models. Any other model name gets `embeddings.default_dimensions` (default
+// 1536, ada-002's and 3-small's size) and may ask for 1…3072 dimensions.
+const FAMILIES: [string, ModelFamily][] = [
+  ['text-embedding-3-small', { dimensions: 1536, shortens: true }],
+  ['text-embedding-3-large', { dimensions: 3072, shortens: true }],
+  ['text-embedding-ada-002', { dimensions: 1536, shortens: false }],
+];
+
+function familyOf(model: string, defaultDimensions: number): ModelFamily & { known: boolean } {
+  const family = FAMILIES.find(([prefix]) => model === prefix || model.startsWith(`${prefix}-`));
+  return family ? { ...family[1], known: true } : { dimensions: defaultDimensions, shortens: true, known: false };
+}
+
+const KNOWN_FIELDS = ['model', 'input', 'encoding_format', 'dimensions', 'user'];
+
+function embeddingsSchema(strict: boolean) {
+  return {
+    type: 'object',
+    required: ['model', 'input'],
+    additionalProperties: !strict,
+    properties: {
+      ...Object.fromEntries(KNOWN_FIELDS.map((f) => [f, {}])),
+      model: { type: 'string' },
+      input: { type: ['string', 'array'], minItems: 1, maxItems: MAX_INPUTS },
+      encoding_format: { enum: ['float', 'base64'] },
+      dimensions: { type: 'integer', minimum: 1 },
+      user: { type: 'string' },
+    },
+  };
+}
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const validateLenient = ajv.compile<EmbeddingsBody>(embeddingsSchema(false));
+const validateStrict = ajv.compile<EmbeddingsBody>(embeddingsSchema(true));
+
+/** What the real API says about an input it cannot read (an empty string, a mixed array). */
+const invalidInput = () => invalidRequest("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.");
+
+interface Input {
+  text: string;
+  tokens: number;
+}
+
+const isTokenArray = (value: unknown): value is number[] => Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'number');
+
+/** Every input shape, as texts (token arrays decoded with cl100k_base) and their token counts. */
+function inputsOf(input: unknown): Input[] {
+  const ofText = (text: string): Input => {
+    if (text === '') throw invalidInput();
+    return { text, tokens: countCl100k(text) };
+  };
+  const ofTokens = (tokens: number[]): Input => ({ text: decodeCl100k(tokens, 'input'), tokens: tokens.length });
+  if (typeof input === 'string') return [ofText(input)];
+  const list = input as unknown[];
+  if (list.every((i) => typeof i === 'string')) return list.map((text) => ofText(text as string));
+  if (isTokenArray(list)) return [ofTokens(list)];
+  if (list.every(isTokenArray)) return list.map(ofTokens);
+  throw invalidInput();
+}
+
+/**
+ * The generated vector: SHA-256 of `model`, a 0 byte and `text` (UTF-8) seeds sfc32 with its first
+ * 16 bytes read as four little-endian uint32; component i is 2·u − 1 for the i-th draw u = x / 2³²;
+ * the vector is scaled to unit length and each component rounded to float32. A shorter `dimensions`
+ * takes the first draws, so a shortened vector is a prefix of the full one, renormalised.
+ */
+export function generatedEmbedding(model: string, text: string, dimensions: number): number[] {
+  const seed = createHash('sha256').update(model, 'utf8').update(Buffer.from([0])).update(text, 'utf8').digest();
+  let a = seed.readUInt32LE(0);
+  let b = seed.readUInt32LE(4);
+  let c = seed.readUInt32LE(8);
+  let d = seed.readUInt32LE(12);
+  const raw = new Float64Array(dimensions);
+  let sumOfSquares = 0;
+  for (let i = 0; i < dimensions; i++) {
+    // sfc32 (Chris Doty-Humphrey's Small Fast Counting generator), 32-bit arithmetic throughout.
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    const x = ((t >>> 0) / 4294967296) * 2 - 1;
+    raw[i] = x;
+    sumOfSquares += x * x;
+  }
+  const norm = Math.sqrt(sumOfSquares);
+  const vector = new Array<number>(dimensions);
+  for (let i = 0; i < dimensions; i++) vector[i] = Math.fround(raw[i]! / norm);
+  return vector;
+}
+
+/** Little-endian float32 bytes in base64, what `encoding_format: base64` carries. */
+export function base64Embedding(vector: readonly number[]): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  for (let i = 0; i < vector.length; i++) bytes.writeFloatLE(vector[i]!, i * 4);
+  return bytes.toString('base64');
+}
+
+// Rules apply to embeddings only when their match names the endpoint: a chat rule must never
+// advance a sequence or fail a request because a document being embedded contains its words.
+const embeddingRulesCache = new WeakMap<readonly Rule[], Rule[]>();
+
+function embeddingRules(rules: RuleSet): Rule[] {
+  let found = embeddingRulesCache.get(rules.rules);
+  if (!found) {
+    found = rules.rules.filter((rule) => {
+      const endpoint = rule.spec.match.endpoint;
+      return endpoint === EMBEDDINGS || (Array.isArray(endpoint) && endpoint.includes(EMBEDDINGS));
+    });
+    embeddingRulesCache.set(rules.rules, found);
+  }
+  return found;
+}
+
+function conversationOf(model: string, text: string, header: (name: string) => string | undefined): Conversation {
+  return {
+    provider: 'openai',
+    endpoint: EMBEDDINGS,
+    model,
+    system: '',
+    messages: [{ role: 'user', text }],
+    prompt: text,
+    tools: [],
+    toolResult: undefined,
+    stream: false,
+    header,
+  };
+}
+
+async function handle(ctx: Context, deps: ProviderDeps): Promise<void> {
+  const rules = deps.store.current;
+  const state = ctx.state as RequestState;
+  const strict = deps.strictOverride ?? rules.settings.strict;
+  const body = ctx.request.body as unknown;
+  const validate = strict ? validateStrict : validateLenient;
+  if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body);
+  await loadCl100k();
+
+  const family = familyOf(body.model, rules.embeddings?.default_dimensions ?? DEFAULT_EMBEDDING_DIMENSIONS);
+  if (body.dimensions !== undefined) {
+    if (!family.shortens) throw invalidRequest('This model does not support specifying dimensions.');
+    const max = family.known ? family.dimensions : MAX_EMBEDDING_DIMENSIONS;
+    if (body.dimensions > max) {
+      throw invalidRequest(
+        `Invalid 'dimensions': integer above maximum value. Expected a value <= ${max}, but got ${body.dimensions} instead.`,
+        'dimensions',
+        'integer_above_max_value',
+      );
+    }
+  }
+  const inputs = inputsOf(body.input);
+  let total = 0;
+  for (const [i, input] of inputs.entries()) {
+    if (input.tokens > MAX_INPUT_TOKENS) {
+      throw invalidRequest(
+        `This model's maximum context length is ${MAX_INPUT_TOKENS} tokens, however you requested ${input.tokens} tokens (${input.tokens} in your prompt; 0 for the completion). Please reduce your prompt; or completion length.`,
+        inputs.length === 1 ? 'input' : `input[${i}]`,
+        'context_length_exceeded',
+      );
+    }
+    total += input.tokens;
+  }
+  if (total > MAX_REQUEST_TOKENS) throw invalidRequest(`Requested ${total} tokens, max ${MAX_REQUEST_TOKENS} tokens per request`, null, 'max_tokens_per_request');
+
+  // The first input a rule for this endpoint matches decides errors, latency and faults.
+  const header = (name: string) => ctx.get(name) || undefined;
+  const candidates = embeddingRules(rules);
+  let rule: Rule | undefined;
+  let matchedText = inputs[0]!.text;
+  if (candidates.length > 0) {
+    for (const input of inputs) {
+      const conversation = conversationOf(body.model, input.text, header);
+      rule = candidates.find((r) => r.matcher.test(conversation));
+      if (rule) {
+        matchedText = input.text;
+        break;
+      }
+    }
+  }
+  state.answer = { model: body.model, prompt: matchedText, ruleId: rule?.id ?? null, stream: false };
+  ctx.set('x-mockllm-match', rule?.id ?? 'none');
+  if (rule) {
+    let answer: Answer;
+    if (rule.response.kind === 'sequence') {
+      const step = deps.store.nextSequenceStep(rule);
+      state.answer.step = step;
+      answer = rule.response.steps[step]!;
+    } else answer = rule.response;
+    if (answer.kind === 'error') throw configuredError(answer);
+    const { pacing, fault } = answer.delivery;
+    if (pacing) {
+      const wait = Pacer.total(pacing, 1, 0);
+      if (wait > 0 && !(await waitUnlessGone(ctx, wait))) return;
+    }
+    if (fault?.mode === 'disconnect') {
+      ctx.respond = false;
+      ctx.req.socket.destroy();
+      return;
+    }
+    if (fault) throw new ApiError({ status: 500, kind: 'internal', message: fault.message });
+  }
+
+  const fixed = rules.embeddings?.vectors;
+  const data = inputs.map((input, index) => {
+    const configured = fixed && Object.hasOwn(fixed, input.text) ? fixed[input.text]! : undefined;
+    if (configured && body.dimensions !== undefined && configured.length !== body.dimensions) {
+      throw invalidRequest(
+        `Invalid 'dimensions': the mock config's embeddings.vectors fixes the vector for input ${inputs.length === 1 ? '' : `[${index}] `}${JSON.stringify(truncate(input.text))} ` +
+          `at ${configured.length} dimensions, but the request asks for ${body.dimensions}.`,
+        'dimensions',
+        'invalid_value',
+      );
+    }
+    const vector = configured ?? generatedEmbedding(body.model, input.text, body.dimensions ?? family.dimensions);
+    return { object: 'embedding', index, embedding: body.encoding_format === 'base64' ? base64Embedding(vector) : vector };
+  });
+
+  if (state.provider.timingHeader) ctx.set(state.provider.timingHeader, String(Math.round(Number(process.hrtime.bigint() - state.startedAt) / 1e6)));
+  ctx.body = { object: 'list', data, model: body.model, usage: { prompt_tokens: total, total_tokens: total } };
+}
+
+const truncate = (text: string) => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
+
+/** Waits, unless the client hangs up first (then the response is abandoned: false). */
+async function waitUnlessGone(ctx: Context, ms: number): Promise<boolean> {
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  ctx.res.once('close', onClose);
+  try {
+    await sleep(ms, undefined, { signal: gone.signal });
+    return true;
+  } catch {
+    ctx.respond = false;
+    return false;
+  } finally {
+    ctx.res.off('close', onClose);
+  }
+}
+
+export const embeddingsRoute: ProviderRoute = { method: 'POST', path: EMBEDDINGS, handle };
