@@ -87,17 +87,7 @@ export function checkConfigSemantics(doc: ConfigFile): SchemaProblem[] {
       seen.add(rule.id);
     }
   });
-  problems.push(...checkEmbeddings(doc), ...checkModels(doc));
-  return problems;
-}
-
-/** Fixed vectors must be real numbers: YAML's `.nan` and `.inf` are numbers to JSON Schema, not to JSON. */
-function checkEmbeddings(doc: ConfigFile): SchemaProblem[] {
-  const problems: SchemaProblem[] = [];
-  for (const [text, vector] of Object.entries(doc.embeddings?.vectors ?? {})) {
-    const bad = vector.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) problems.push(problem(['embeddings', 'vectors', text, String(bad)], 'must be a finite number'));
-  }
+  problems.push(...checkModels(doc));
   return problems;
 }
 

@@ -1,6 +1,7 @@
 import { base58 } from '../../http/ids.ts';
 import { chatRoute } from '../chat-route.ts';
 import type { Provider } from '../provider.ts';
+import { countTokensRoute } from './count-tokens.ts';
 import { anthropicErrorBody, anthropicStreamError } from './errors.ts';
 import { renderMessage, renderMessageStream } from './messages-encode.ts';
 import { parseMessagesRequest } from './messages-request.ts';
@@ -32,6 +33,7 @@ export const anthropic: Provider = {
       renderStreamError: anthropicStreamError,
       streams: (request) => request.stream === true,
     }),
+    countTokensRoute,
   ],
   claims: (path, header) => path.startsWith('/v1/messages') || header('anthropic-version') !== undefined,
   newRequestId: () => `req_011C${base58(20)}`,

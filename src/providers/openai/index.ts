@@ -1,5 +1,6 @@
 import { hex } from '../../http/ids.ts';
 import { chatRoute } from '../chat-route.ts';
+import { modelsRoute } from '../models.ts';
 import type { Provider } from '../provider.ts';
 import { renderChatCompletion, renderChatStream } from './chat-encode.ts';
 import { parseChatRequest } from './chat-request.ts';
@@ -44,6 +45,9 @@ export const openai: Provider = {
     }),
     completionsRoute(),
     embeddingsRoute,
+    // Shared with Anthropic: the route answers in the shape of the provider that owns the request
+    // (Anthropic's when it carries anthropic-version), so it is listed once, here.
+    modelsRoute,
   ],
   claims: () => true,
   newRequestId: () => `req_${hex(32)}`,
