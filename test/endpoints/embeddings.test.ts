@@ -186,6 +186,7 @@ describe('openai SDK embeddings.create', () => {
       [{ model: SMALL, input: 'x', dimensions: 'big' }, "Invalid type for 'dimensions': expected an integer, but got a string instead.", 'dimensions', 'invalid_type'],
       [{ model: ADA, input: 'x', dimensions: 512 }, 'This model does not support specifying dimensions.', null, null],
       [{ model: SMALL, input: 'x', encoding_format: 'hex' }, "Invalid value: 'hex'. Supported values are: 'float' and 'base64'.", 'encoding_format', 'invalid_value'],
+      [{ model: SMALL, input: 'x', encoding_format: { toString: 1 } }, "Invalid type for 'encoding_format': expected a string, but got an object instead.", 'encoding_format', 'invalid_type'],
       [{ model: SMALL, input: [100_300] }, 'Invalid token in input: 100300. Minimum value is 0, maximum value is 100276 (inclusive).', null, null],
     ];
     for (const [body, message, param, code] of cases) {

@@ -272,6 +272,28 @@ describe('openai SDK responses.create', () => {
     }
   });
 
+  test('what is echoed back is checked first: metadata limits, nesting too deep to echo, non-string roles', async () => {
+    const deep = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
+    const cases: [string, number, string, string][] = [
+      [`{"model":"m","input":"hi","tools":[{"type":"function","name":"f","parameters":${deep}}]}`, 400, 'tools', 'invalid_value'],
+      [`{"model":"m","input":"hi","stream":true,"text":${deep}}`, 400, 'text', 'invalid_value'],
+      [`{"model":"m","input":"hi","metadata":${deep}}`, 400, 'metadata.a', 'invalid_type'],
+      [JSON.stringify({ model: 'm', input: 'hi', metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }), 400, 'metadata', 'object_above_max_properties'],
+      [JSON.stringify({ model: 'm', input: 'hi', metadata: { a: 'v'.repeat(513) } }), 400, 'metadata.a', 'string_above_max_length'],
+      [`{"model":"m","input":[{"role":{"toString":1},"content":"hi"}]}`, 400, 'input[0].role', 'invalid_type'],
+      [`{"model":"m","input":[{"type":"function_call","call_id":"c","name":"f","arguments":{"a":1}}]}`, 400, 'input[0].arguments', 'invalid_type'],
+    ];
+    for (const [body, status, param, code] of cases) {
+      const response = await post(`${server.url}/v1/responses`, body);
+      assert.equal(response.status, status, body.slice(0, 60));
+      const { error } = (await response.json()) as Json;
+      assert.equal(error.param, param, body.slice(0, 60));
+      assert.equal(error.code, code, body.slice(0, 60));
+    }
+    const ok = await client.responses.create({ model: MODEL, input: 'hi', metadata: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, 'v'.repeat(512)])) });
+    assert.equal(ok.output_text, HI);
+  });
+
   test('strict mode rejects an unknown parameter the Responses way, and accepts what the SDK sends', async () => {
     const response = await post(`${strictServer.url}/v1/responses`, { model: MODEL, input: 'hi', foo: 1 });
     assert.equal(response.status, 400);

@@ -3,7 +3,7 @@ import type { Conversation, ConversationMessage, Role, ToolResult } from '../../
 import { invalidRequest } from '../../http/errors.ts';
 import type { ParsedChat, RequestInfo } from '../provider.ts';
 import { responseHistory, type HistoryItem } from './responses-store.ts';
-import { describeValue, listValues, openAiValidationError } from './validation.ts';
+import { describeValue, listValues, nestsDeeperThan, openAiValidationError } from './validation.ts';
 
 export interface ResponsesTool {
   type: string;
@@ -65,10 +65,16 @@ function responsesSchema(strict: boolean) {
       max_output_tokens: { type: ['integer', 'null'], minimum: 16 },
       temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
       top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
-      metadata: { type: ['object', 'null'] },
+      // As the real API: at most 16 pairs of strings (keys up to 64 characters, values up to 512).
+      truncation: { enum: ['auto', 'disabled', null] },
+      user: { type: ['string', 'null'] },
+      metadata: { type: ['object', 'null'], maxProperties: 16, propertyNames: { maxLength: 64 }, additionalProperties: { type: 'string', maxLength: 512 } },
     },
   };
 }
+
+const ECHOED_FIELDS = ['tools', 'tool_choice', 'text', 'metadata'] as const;
+const MAX_ECHOED_DEPTH = 64;
 
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const validateLenient = ajv.compile<ResponsesBody>(responsesSchema(false));
@@ -117,21 +123,22 @@ function historyItem(item: Record<string, unknown>, at: string): HistoryItem | u
     case 'message': {
       const role = item.role;
       if (role === undefined) throw invalidRequest(`Missing required parameter: '${at}.role'.`, `${at}.role`, 'missing_required_parameter');
+      if (typeof role !== 'string') {
+        throw invalidRequest(`Invalid type for '${at}.role': expected a string, but got ${describeValue(role)} instead.`, `${at}.role`, 'invalid_type');
+      }
       if (!MESSAGE_ROLES.includes(role as MessageRole)) {
         throw invalidRequest(`Invalid value: '${String(role)}'. Supported values are: ${listValues(MESSAGE_ROLES)}.`, `${at}.role`, 'invalid_value');
       }
       if (item.content === undefined) throw invalidRequest(`Missing required parameter: '${at}.content'.`, `${at}.content`, 'missing_required_parameter');
       return { type: 'message', role: role as MessageRole, text: textOf(item.content, `${at}.content`) };
     }
-    case 'function_call': {
-      const args = item.arguments;
+    case 'function_call':
       return {
         type: 'function_call',
         call_id: requiredString(item, 'call_id', at),
         name: requiredString(item, 'name', at),
-        arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
+        arguments: requiredString(item, 'arguments', at),
       };
-    }
     case 'function_call_output': {
       const output = item.output;
       if (output === undefined) throw invalidRequest(`Missing required parameter: '${at}.output'.`, `${at}.output`, 'missing_required_parameter');
@@ -182,6 +189,13 @@ export function conversationOf(history: readonly HistoryItem[], instructions: st
 export function parseResponsesRequest(body: unknown, info: RequestInfo, endpoint: string): ParsedChat<ResponsesRequest> {
   const validate = info.strict ? validateStrict : validateLenient;
   if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body, { missingModel: 'param', unknownField: 'unknown_parameter' });
+
+  // These are echoed back in the response: nesting JSON.stringify cannot handle is refused here.
+  for (const field of ECHOED_FIELDS) {
+    if (nestsDeeperThan(body[field], MAX_ECHOED_DEPTH)) {
+      throw invalidRequest(`Invalid '${field}': nested too deeply. Expected at most ${MAX_ECHOED_DEPTH} levels of nesting.`, field, 'invalid_value');
+    }
+  }
 
   const history: HistoryItem[] = [];
   const previous = body.previous_response_id;

@@ -83,5 +83,5 @@ export class ResponseHistory {
   }
 }
 
-/** One per process: ids are random, so servers sharing a process never see each other's entries by accident. */
+/** One per process (shared by servers started in one process, e.g. tests): ids are random, so entries never collide. */
 export const responseHistory = new ResponseHistory();

@@ -46,6 +46,21 @@ export interface WordingOptions {
   unknownField?: 'unrecognized' | 'unknown_parameter';
 }
 
+/**
+ * Whether a JSON value nests deeper than `max` arrays/objects. Iterative: it must not itself
+ * overflow on the values it exists to catch (JSON.parse accepts nesting JSON.stringify cannot echo).
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(node)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** The first ajv violation of a body, in the words the real API uses (see API-FORMATS §1). */
 export function openAiValidationError(error: ErrorObject, body: unknown, options: WordingOptions = {}): ApiError {
   const param = paramOf(error.instancePath);
@@ -80,12 +95,38 @@ export function openAiValidationError(error: ErrorObject, body: unknown, options
     }
     case 'minLength':
       return invalidRequest(`Invalid '${param}': empty string. Expected a string with minimum length ${error.params.limit}, but got an empty string instead.`, param, 'empty_string');
-    case 'enum':
+    case 'enum': {
+      const value = valueAt(body, error.instancePath);
+      // Only a scalar is quoted back: String() of an object can throw, or recurse without end.
+      if (value !== null && typeof value === 'object') {
+        return invalidRequest(`Invalid type for '${param}': expected a string, but got ${describeValue(value)} instead.`, param, 'invalid_type');
+      }
+      return invalidRequest(`Invalid value: '${String(value)}'. Supported values are: ${listValues(error.params.allowedValues as unknown[])}.`, param, 'invalid_value');
+    }
+    case 'maxProperties': {
+      const value = valueAt(body, error.instancePath);
+      const count = value !== null && typeof value === 'object' ? Object.keys(value).length : '?';
       return invalidRequest(
-        `Invalid value: '${String(valueAt(body, error.instancePath))}'. Supported values are: ${listValues(error.params.allowedValues as unknown[])}.`,
+        `Invalid '${param}': too many properties. Expected an object with at most ${error.params.limit} properties, but got an object with ${count} properties instead.`,
         param,
-        'invalid_value',
+        'object_above_max_properties',
       );
+    }
+    case 'maxLength': {
+      const key = (error as { propertyName?: string }).propertyName;
+      if (key !== undefined) {
+        return invalidRequest(
+          `Invalid '${param}': key too long. Expected keys with maximum length ${error.params.limit}, but got a key with length ${key.length} instead.`,
+          param,
+          'string_above_max_length',
+        );
+      }
+      return invalidRequest(
+        `Invalid '${param}': string too long. Expected a string with maximum length ${error.params.limit}, but got a string with length ${String(valueAt(body, error.instancePath)).length} instead.`,
+        param,
+        'string_above_max_length',
+      );
+    }
     case 'maximum':
     case 'minimum': {
       const above = error.keyword === 'maximum';
