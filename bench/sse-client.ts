@@ -1,0 +1,280 @@
+// SSE load clients on raw TCP sockets. Node's HTTP client raises one 'data' event per chunk of a
+// chunked response, and an SSE server writes one chunk per frame: at 1,000 frames per answer the
+// client, not the server, would be what S2 measures. Here the client reads whatever TCP hands it,
+// counts frames as "\n\n" without parsing them, and finds the end of a response by the chunked
+// terminator, so it costs far less than the server it measures.
+import { connect, type Socket } from 'node:net';
+
+export interface StreamRequest {
+  url: string;
+  path: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+const NEWLINE = 10;
+const HEADERS_END = Buffer.from('\r\n\r\n');
+// The last data chunk's CRLF, the zero-size chunk, the empty trailer.
+const TERMINATOR = Buffer.from('\r\n0\r\n\r\n');
+
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+function requestBytes(target: StreamRequest, keepAlive: boolean): Buffer {
+  const url = new URL(target.path, target.url);
+  const headers = {
+    host: url.host,
+    ...target.headers,
+    'content-length': String(Buffer.byteLength(target.body)),
+    connection: keepAlive ? 'keep-alive' : 'close',
+  };
+  const head = `POST ${url.pathname} HTTP/1.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
+  return Buffer.from(head + target.body);
+}
+
+/**
+ * Reads one chunked SSE response from a socket's buffers: the status, the frames ("\n\n") in the
+ * body, and the moment the terminator arrives. `onFrames` is told how many frames each buffer
+ * completed and, when `marker` is given, how many of them contain it.
+ */
+class ResponseReader {
+  status = 0;
+  frames = 0;
+  bytes = 0;
+  done = false;
+  #head: Buffer | undefined = Buffer.alloc(0);
+  #lastWasNewline = false;
+  #tail = Buffer.alloc(0);
+  readonly #marker: Buffer | undefined;
+  #markerCarry = Buffer.alloc(0);
+
+  constructor(marker?: string) {
+    this.#marker = marker === undefined ? undefined : Buffer.from(marker);
+  }
+
+  /** Returns how many marker occurrences this buffer completed. */
+  push(chunk: Buffer): number {
+    this.bytes += chunk.length;
+    let body = chunk;
+    if (this.#head) {
+      const head = Buffer.concat([this.#head, chunk]);
+      const end = head.indexOf(HEADERS_END);
+      if (end < 0) {
+        this.#head = head;
+        return 0;
+      }
+      this.status = Number(head.subarray(9, 12).toString('latin1'));
+      this.#head = undefined;
+      body = head.subarray(end + HEADERS_END.length);
+    }
+    if (body.length === 0) return 0;
+    let found = 0;
+    let from = 0;
+    if (this.#lastWasNewline && body[0] === NEWLINE) {
+      found++;
+      from = 1;
+    }
+    for (let at = body.indexOf('\n\n', from); at !== -1; at = body.indexOf('\n\n', at + 2)) found++;
+    this.#lastWasNewline = body[body.length - 1] === NEWLINE;
+    this.frames += found;
+    let marked = 0;
+    if (this.#marker) {
+      const text = this.#markerCarry.length ? Buffer.concat([this.#markerCarry, body]) : body;
+      for (let at = text.indexOf(this.#marker); at !== -1; at = text.indexOf(this.#marker, at + this.#marker.length)) marked++;
+      this.#markerCarry = Buffer.from(text.subarray(Math.max(0, text.length - this.#marker.length + 1)));
+    }
+    const tail = this.#tail.length + body.length >= TERMINATOR.length && body.length < TERMINATOR.length ? Buffer.concat([this.#tail, body]) : body;
+    this.#tail = Buffer.from(tail.subarray(Math.max(0, tail.length - TERMINATOR.length)));
+    if (this.#tail.equals(TERMINATOR)) this.done = true;
+    return marked;
+  }
+}
+
+function open(target: StreamRequest): Socket {
+  const url = new URL(target.url);
+  const socket = connect(Number(url.port), url.hostname);
+  socket.setNoDelay(true);
+  return socket;
+}
+
+export interface StreamLoadResult {
+  durationS: number;
+  completions: number;
+  frames: number;
+  bytes: number;
+  errors: number;
+  /** Streams whose frame count differed from the expected one. */
+  incomplete: number;
+  completionsPerS: number;
+  framesPerS: number;
+  /** Whole-stream time (request to last byte), ms. */
+  latencyMs: { p50: number; p99: number };
+}
+
+/**
+ * `connections` keep-alive sockets, each sending the next stream request as soon as the previous
+ * stream ends, until `durationMs` has passed (streams still open then run to the end and count).
+ */
+export async function streamLoad(target: StreamRequest, options: { connections: number; durationMs: number; expectedFrames: number }): Promise<StreamLoadResult> {
+  const request = requestBytes(target, true);
+  const latencies: number[] = [];
+  let frames = 0;
+  let bytes = 0;
+  let errors = 0;
+  let incomplete = 0;
+  const started = performance.now();
+  const deadline = started + options.durationMs;
+
+  const worker = () =>
+    new Promise<void>((resolve) => {
+      const socket = open(target);
+      let reader = new ResponseReader();
+      let t0 = performance.now();
+      const next = () => {
+        if (performance.now() >= deadline) {
+          socket.end();
+          return;
+        }
+        reader = new ResponseReader();
+        t0 = performance.now();
+        socket.write(request);
+      };
+      socket.on('data', (chunk: Buffer) => {
+        reader.push(chunk);
+        if (!reader.done) return;
+        latencies.push(performance.now() - t0);
+        frames += reader.frames;
+        bytes += reader.bytes;
+        if (reader.status !== 200) errors++;
+        else if (reader.frames !== options.expectedFrames) incomplete++;
+        next();
+      });
+      socket.on('error', () => errors++);
+      socket.on('close', () => resolve());
+      socket.on('connect', next);
+    });
+
+  await Promise.all(Array.from({ length: options.connections }, worker));
+  const durationS = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    durationS: round(durationS),
+    completions: latencies.length,
+    frames,
+    bytes,
+    errors,
+    incomplete,
+    completionsPerS: round(latencies.length / durationS, 1),
+    framesPerS: Math.round(frames / durationS),
+    latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)) },
+  };
+}
+
+export interface SlowStreamsResult {
+  streams: number;
+  completed: number;
+  errors: number;
+  /** Streams whose content-frame count differed from the expected one. */
+  incomplete: number;
+  /** Most streams open at the same moment. */
+  peakOpen: number;
+  contentFrames: number;
+  /** Time between consecutive content frames of one stream, as the client saw them, ms. */
+  intervalMs: { p50: number; p99: number; max: number; mean: number };
+  /** Request to first byte, ms. */
+  ttfbMs: { p50: number; p99: number };
+  /** First stream opened → last stream ended. */
+  durationS: number;
+}
+
+/**
+ * `streams` concurrent streams, each on its own socket, opened at an even rate over `rampMs` (as
+ * independent clients would arrive), timing every content frame (one containing `contentMarker`)
+ * when its bytes arrive.
+ */
+export async function slowStreams(
+  target: StreamRequest,
+  options: { streams: number; rampMs: number; contentMarker: string; expectedContentFrames: number; timeoutMs: number },
+): Promise<SlowStreamsResult> {
+  const request = requestBytes(target, false);
+  const intervals = new Float64Array(options.streams * (options.expectedContentFrames + 4));
+  let intervalCount = 0;
+  const ttfbs: number[] = [];
+  let completed = 0;
+  let errors = 0;
+  let incomplete = 0;
+  let open_ = 0;
+  let peakOpen = 0;
+  let contentFrames = 0;
+  const started = performance.now();
+
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const t0 = performance.now();
+      const socket = open(target);
+      const reader = new ResponseReader(options.contentMarker);
+      let last = -1;
+      let count = 0;
+      let settled = false;
+      const timer = setTimeout(() => socket.destroy(new Error('timeout')), options.timeoutMs);
+      const finish = (ok: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        open_--;
+        contentFrames += count;
+        if (!ok) errors++;
+        else if (count !== options.expectedContentFrames) incomplete++;
+        else completed++;
+        socket.destroy();
+        resolve();
+      };
+      open_++;
+      peakOpen = Math.max(peakOpen, open_);
+      socket.on('connect', () => socket.write(request));
+      socket.on('data', (chunk: Buffer) => {
+        const now = performance.now();
+        if (reader.bytes === 0) ttfbs.push(now - t0);
+        const marked = reader.push(chunk);
+        for (let i = 0; i < marked; i++) {
+          if (last >= 0 && intervalCount < intervals.length) intervals[intervalCount++] = now - last;
+          last = now;
+        }
+        count += marked;
+        if (reader.done) finish(reader.status === 200);
+      });
+      socket.on('error', () => finish(false));
+      socket.on('close', () => finish(reader.done && reader.status === 200));
+    });
+
+  const all: Promise<void>[] = [];
+  const tickMs = 5;
+  const perTick = Math.max(1, Math.ceil((options.streams * tickMs) / options.rampMs));
+  while (all.length < options.streams) {
+    for (let i = 0; i < perTick && all.length < options.streams; i++) all.push(one());
+    await new Promise((resolve) => setTimeout(resolve, tickMs));
+  }
+  await Promise.all(all);
+  const sorted = intervals.subarray(0, intervalCount).sort();
+  let sum = 0;
+  for (const value of sorted) sum += value;
+  ttfbs.sort((a, b) => a - b);
+  return {
+    streams: options.streams,
+    completed,
+    errors,
+    incomplete,
+    peakOpen,
+    contentFrames,
+    intervalMs: { p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? NaN), mean: round(sum / sorted.length) },
+    ttfbMs: { p50: round(percentile(ttfbs, 50)), p99: round(percentile(ttfbs, 99)) },
+    durationS: round((performance.now() - started) / 1000),
+  };
+}
