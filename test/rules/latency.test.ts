@@ -102,8 +102,10 @@ describe('ttft_ms and chunk_delay_ms', () => {
       const ttft = timing.arrivals[0]!;
       assert.ok(ttft >= 250, `ttft ${fmt(ttft)} ms is shorter than the configured 300 ms`);
       assert.ok(ttft < 1500, `ttft ${fmt(ttft)} ms is far beyond the configured 300 ms`);
+      // The schedule is absolute, so a stall is made up by the next gaps and the mean stays near 50;
+      // only a late first or last chunk moves it, hence the wide bounds.
       const meanGap = mean(gaps(timing.arrivals));
-      assert.ok(meanGap >= 30 && meanGap <= 150, `mean gap ${fmt(meanGap)} ms is not near the configured 50 ms`);
+      assert.ok(meanGap >= 20 && meanGap <= 250, `mean gap ${fmt(meanGap)} ms is not near the configured 50 ms`);
       // The schedule is absolute: the last chunk lands near 300 + 7 × 50 = 650 ms, never before.
       const total = timing.arrivals.at(-1)!;
       assert.ok(total >= 600 && total < 2500, `last chunk at ${fmt(total)} ms; expected about 650`);
