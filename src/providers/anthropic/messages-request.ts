@@ -40,7 +40,15 @@ const KNOWN_FIELDS = [
 
 const textBlocks = {
   type: 'array',
-  items: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, text: { type: 'string' } } },
+  items: {
+    type: 'object',
+    required: ['type'],
+    properties: { type: { type: 'string' }, text: { type: 'string' } },
+    // A tool_result's content is text or blocks (lastToolResult reads it); other blocks' content
+    // (server tool results) may be an object.
+    if: { properties: { type: { const: 'tool_result' } } },
+    then: { properties: { content: { type: ['string', 'array'], items: { type: 'object' } } } },
+  },
 };
 
 function messagesRequestSchema(strict: boolean) {

@@ -135,12 +135,14 @@ function toOpenAiError(error: ErrorObject, body: unknown): ApiError {
         param,
         'array_above_max_length',
       );
-    case 'enum':
-      return invalidRequest(
-        `Invalid value: '${String(valueAt(body, error.instancePath))}'. Supported values are: ${ROLES.map((r) => `'${r}'`).join(', ')}.`,
-        param,
-        'invalid_value',
-      );
+    case 'enum': {
+      const value = valueAt(body, error.instancePath);
+      // Only a scalar is quoted back: String() of an object can throw, or recurse without end.
+      if (value !== null && typeof value === 'object') {
+        return invalidRequest(`Invalid type for '${param}': expected a string, but got ${describeValue(value)} instead.`, param, 'invalid_type');
+      }
+      return invalidRequest(`Invalid value: '${String(value)}'. Supported values are: ${ROLES.map((r) => `'${r}'`).join(', ')}.`, param, 'invalid_value');
+    }
     case 'maximum':
     case 'minimum': {
       const above = error.keyword === 'maximum';
