@@ -3,9 +3,8 @@ import Router from '@koa/router';
 import bodyParser from 'koa-bodyparser';
 import compose from 'koa-compose';
 import { adminMiddleware, isAdminPath } from './admin/index.ts';
-import { MAX_JOURNAL_BODY_BYTES, redactHeaders, type Journal } from './admin/journal.ts';
+import type { Journal } from './admin/journal.ts';
 import type { ConfigSource } from './config/source.ts';
-import { normalizePrompt } from './engine/rules.ts';
 import type { RuleStore } from './engine/store.ts';
 import { cors } from './http/cors.ts';
 import { ApiError, fromBodyParserError, internalError } from './http/errors.ts';
@@ -183,28 +182,27 @@ function journalRecorder(journal: Journal): Middleware {
       if (journal.capacity > 0) {
         const state = ctx.state as RequestState;
         const answer = state.answer;
+        const route = matchedRoute(ctx);
         const raw = (ctx.request as { rawBody?: string }).rawBody;
         const body = (ctx.request as { body?: unknown }).body;
-        const bytes = raw === undefined ? 0 : Buffer.byteLength(raw);
         const bodyModel = body && typeof body === 'object' && typeof (body as { model?: unknown }).model === 'string' ? (body as { model: string }).model : null;
+        // Only references and numbers: the journal formats (and redacts) an entry when it is listed.
         journal.record({
-          time: new Date().toISOString(),
+          at: Date.now(),
           method: ctx.method,
-          provider: matchedRoute(ctx) ? state.provider.name : null,
-          endpoint: matchedRoute(ctx) ?? ctx.path,
+          provider: route ? state.provider.name : null,
+          endpoint: route ?? ctx.path,
           model: answer?.model ?? bodyModel,
-          prompt: answer ? normalizePrompt(answer.prompt) : null,
+          prompt: answer ? answer.prompt : null,
           stream: answer?.stream ?? false,
           step: answer?.step ?? null,
           status: ctx.status,
           matched: answer?.ruleId != null,
           ruleId: answer?.ruleId ?? null,
           durationMs: elapsedMs(state),
-          request: {
-            headers: redactHeaders(ctx.request.headers),
-            body: bytes > MAX_JOURNAL_BODY_BYTES ? null : (body ?? null),
-            ...(bytes > MAX_JOURNAL_BODY_BYTES && { bodyOmitted: { bytes } }),
-          },
+          headers: ctx.request.headers,
+          body: body ?? null,
+          bodyBytes: raw === undefined ? 0 : Buffer.byteLength(raw),
         });
       }
     }

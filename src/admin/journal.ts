@@ -1,3 +1,4 @@
+import { normalizePrompt } from '../engine/matcher.ts';
 import { REDACTED_HEADERS } from '../observability/logger.ts';
 
 export interface JournalEntry {
@@ -25,6 +26,41 @@ export interface JournalEntry {
     /** Set when the body was too large to keep: only its size is recorded. */
     bodyOmitted?: { bytes: number };
   };
+}
+
+/**
+ * What the server hands over for each request: only what it already has, so recording costs next
+ * to nothing on the request path. The entry is formatted (time as ISO text, prompt normalised and
+ * bounded, credentials redacted) when it is first listed.
+ */
+export interface JournalRecord {
+  /** Date.now() when the request finished. */
+  at: number;
+  method: string;
+  provider: string | null;
+  endpoint: string;
+  model: string | null;
+  /** The text the rules matched, before normalisation; null when no rule was asked. */
+  prompt: string | null;
+  stream: boolean;
+  status: number;
+  matched: boolean;
+  ruleId: string | null;
+  step: number | null;
+  durationMs: number;
+  /** The request headers as received (not copied: redacted when listed). */
+  headers: Record<string, string | string[] | undefined>;
+  /** The parsed body, or null. */
+  body: unknown;
+  /** The body's size in bytes: over MAX_JOURNAL_BODY_BYTES only the size is kept. */
+  bodyBytes: number;
+}
+
+/** A ring slot: the record as given, until it is listed once and replaced by its entry. */
+interface Slot {
+  seq: number;
+  record: JournalRecord | undefined;
+  entry: JournalEntry | undefined;
 }
 
 export interface JournalFilter {
@@ -61,9 +97,40 @@ export function redactHeaders(headers: Record<string, string | string[] | undefi
   return out;
 }
 
+/** The normalised prompt, cut to MAX_JOURNAL_PROMPT_CHARS (with its full length) when longer. */
+function journalPrompt(prompt: string): Pick<JournalEntry, 'prompt' | 'promptTruncated'> {
+  const normalized = normalizePrompt(prompt);
+  if (normalized.length <= MAX_JOURNAL_PROMPT_CHARS) return { prompt: normalized };
+  return { prompt: boundedPrompt(normalized), promptTruncated: { chars: normalized.length } };
+}
+
+function toEntry(seq: number, record: JournalRecord, prompt: Pick<JournalEntry, 'prompt' | 'promptTruncated'>): JournalEntry {
+  const omitted = record.bodyBytes > MAX_JOURNAL_BODY_BYTES;
+  return {
+    seq,
+    time: new Date(record.at).toISOString(),
+    method: record.method,
+    provider: record.provider,
+    endpoint: record.endpoint,
+    model: record.model,
+    ...prompt,
+    stream: record.stream,
+    status: record.status,
+    matched: record.matched,
+    ruleId: record.ruleId,
+    step: record.step,
+    durationMs: record.durationMs,
+    request: {
+      headers: redactHeaders(record.headers),
+      body: omitted ? null : record.body,
+      ...(omitted && { bodyOmitted: { bytes: record.bodyBytes } }),
+    },
+  };
+}
+
 /** The last N requests, in a ring: recording is O(1) and memory never grows past N entries. */
 export class Journal {
-  #entries: (JournalEntry | undefined)[];
+  #entries: (Slot | undefined)[];
   #next = 0;
   #size = 0;
   #seq = 0;
@@ -80,14 +147,17 @@ export class Journal {
     return this.#size;
   }
 
-  record(entry: Omit<JournalEntry, 'seq'>): void {
+  record(record: JournalRecord): void {
     const capacity = this.#entries.length;
     this.#seq++;
     if (capacity === 0) return;
-    const long = entry.prompt !== null && entry.prompt.length > MAX_JOURNAL_PROMPT_CHARS;
-    this.#entries[this.#next] = long
-      ? { seq: this.#seq, ...entry, prompt: boundedPrompt(entry.prompt!), promptTruncated: { chars: entry.prompt!.length } }
-      : { seq: this.#seq, ...entry };
+    // Neither an over-long prompt nor a large body may stay alive in the ring: those are formatted
+    // now (bounded, or summarised), everything else when it is listed.
+    const long = record.prompt !== null && record.prompt.length > MAX_JOURNAL_PROMPT_CHARS;
+    if (long || record.bodyBytes > MAX_JOURNAL_BODY_BYTES) {
+      const prompt = record.prompt === null ? { prompt: null } : journalPrompt(record.prompt);
+      this.#entries[this.#next] = { seq: this.#seq, record: undefined, entry: toEntry(this.#seq, { ...record, prompt: null, body: null }, prompt) };
+    } else this.#entries[this.#next] = { seq: this.#seq, record, entry: undefined };
     this.#next = (this.#next + 1) % capacity;
     if (this.#size < capacity) this.#size++;
   }
@@ -98,15 +168,25 @@ export class Journal {
     const out: JournalEntry[] = [];
     const limit = filter.limit ?? Infinity;
     for (let i = 1; i <= this.#size && out.length < limit; i++) {
-      const entry = this.#entries[(this.#next - i + capacity) % capacity]!;
-      if (filter.after !== undefined && entry.seq <= filter.after) break;
-      if (filter.provider !== undefined && entry.provider !== filter.provider) continue;
-      if (filter.model !== undefined && entry.model !== filter.model) continue;
-      if (filter.endpoint !== undefined && entry.endpoint !== filter.endpoint) continue;
-      if (filter.matched !== undefined && entry.matched !== filter.matched) continue;
-      out.push(entry);
+      const slot = this.#entries[(this.#next - i + capacity) % capacity]!;
+      if (filter.after !== undefined && slot.seq <= filter.after) break;
+      const fields = (slot.entry ?? slot.record)!;
+      if (filter.provider !== undefined && fields.provider !== filter.provider) continue;
+      if (filter.model !== undefined && fields.model !== filter.model) continue;
+      if (filter.endpoint !== undefined && fields.endpoint !== filter.endpoint) continue;
+      if (filter.matched !== undefined && fields.matched !== filter.matched) continue;
+      out.push(this.#entry(slot));
     }
     return out;
+  }
+
+  /** The slot's entry, formatted on first use and kept (the raw record is dropped then). */
+  #entry(slot: Slot): JournalEntry {
+    if (slot.entry) return slot.entry;
+    const record = slot.record!;
+    slot.entry = toEntry(slot.seq, record, record.prompt === null ? { prompt: null } : journalPrompt(record.prompt));
+    slot.record = undefined;
+    return slot.entry;
   }
 
   clear(): void {
@@ -123,7 +203,7 @@ export class Journal {
     this.#next = 0;
     this.#size = 0;
     for (const entry of keep) {
-      this.#entries[this.#next] = entry;
+      this.#entries[this.#next] = { seq: entry.seq, record: undefined, entry };
       this.#next = (this.#next + 1) % Math.max(capacity, 1);
       this.#size++;
     }
