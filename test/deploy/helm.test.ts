@@ -124,6 +124,8 @@ const SCENARIOS: Record<string, Record<string, unknown>> = {
     responses: { 'only question': 'only answer' },
     rules: [{ match: { contains: 'weather' }, response: 'Sunny.' }],
     defaults: { unknown_response: 'No idea.' },
+    models: ['gpt-4o', { id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5' }],
+    embeddings: { default_dimensions: 256, vectors: { hello: [0.6, 0.8] } },
   },
 };
 
@@ -332,6 +334,8 @@ test('replicaCount, settings and custom responses render through; everything swi
   assert.deepEqual(file.responses, { 'only question': 'only answer' }, 'a section set in values replaces the shipped one (no merging with the demo answers)');
   assert.deepEqual(file.rules, [{ match: { contains: 'weather' }, response: 'Sunny.' }]);
   assert.deepEqual(file.defaults, { unknown_response: 'No idea.' });
+  assert.deepEqual(file.models, ['gpt-4o', { id: 'claude-sonnet-4-5', display_name: 'Claude Sonnet 4.5' }]);
+  assert.deepEqual(file.embeddings, { default_dimensions: 256, vectors: { hello: [0.6, 0.8] } });
   await serverAccepts(only<K8sDoc & { data: Record<string, string> }>(settings, 'ConfigMap').data['responses.yml']!);
 
   const everything = [SCENARIOS.secret, SCENARIOS.ingress, SCENARIOS.serviceMonitor, SCENARIOS.rollout, SCENARIOS.replicas, SCENARIOS.settings].reduce((a, b) => mergeValues(a, b) as Record<string, unknown>, {});

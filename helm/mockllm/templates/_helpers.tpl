@@ -51,7 +51,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* The config file: the bundled default (a copy of config/responses.yml), each section replaced by its value when set. */}}
 {{- define "mockllm.configFile" -}}
 {{- $file := .Files.Get "files/responses.yml" | fromYaml }}
-{{- range $section := list "responses" "rules" "defaults" "settings" }}
+{{- range $section := list "responses" "rules" "defaults" "settings" "models" "embeddings" }}
 {{- $value := index $.Values $section }}
 {{- if $value }}{{ $_ := set $file $section $value }}{{ end }}
 {{- end }}
