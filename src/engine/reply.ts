@@ -48,7 +48,8 @@ export function chunkText(text: string, chunking: Chunking): string[] {
     case 'char':
       return splitCharacters(text);
     case 'word':
-      return splitWords(text);
+      // Whitespace is nearly always a grapheme boundary, but not after a Prepend character.
+      return snapToGraphemes(text, splitWords(text));
     case 'token':
       return splitTokens(text);
     case 'whole':
