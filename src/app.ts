@@ -52,9 +52,12 @@ export function createApp(options: AppOptions): Koa {
       closed: () => metrics.activeStreams.dec(),
     },
   };
+  const handlers: RouteHandler[] = [];
   for (const provider of PROVIDERS) {
     for (const route of provider.routes) {
-      router.register(route.path, [route.method], (ctx: Context) => route.handle(ctx, deps));
+      const handler = (ctx: Context) => route.handle(ctx, deps);
+      router.register(route.path, [route.method], handler);
+      handlers.push({ method: route.method, path: route.path, handler });
       providerOfRoute.set(route.path, provider);
     }
   }
@@ -72,7 +75,7 @@ export function createApp(options: AppOptions): Koa {
     journalRecorder(options.journal),
     errorResponder(logger),
     jsonBody(store, providerOfRoute),
-    router.routes() as unknown as Middleware,
+    providerRoutes(router, handlers),
     (ctx: Context) => {
       const provider = (ctx.state as RequestState).provider;
       throw new ApiError({ status: 404, kind: 'not_found', message: provider.unknownRouteMessage(ctx.method, ctx.path) });
@@ -94,6 +97,33 @@ export function createApp(options: AppOptions): Koa {
   // Koa's own last-resort handler would print to stderr; everything is already logged by accessLog.
   app.silent = true;
   return app;
+}
+
+interface RouteHandler {
+  method: string;
+  path: string;
+  handler: (ctx: Context) => Promise<void>;
+}
+
+/**
+ * The provider routes. A request for a route's exact path (what every SDK sends) is dispatched with
+ * one map lookup; anything else (a path with parameters, a case or trailing-slash variant the router
+ * also accepts, an unknown path) goes through @koa/router as before. The router's matching and the
+ * middleware chain it composes for every request were ~8% of a non-stream request's CPU.
+ */
+function providerRoutes(router: Router, routes: readonly RouteHandler[]): Middleware {
+  const exact = new Map<string, RouteHandler['handler']>();
+  for (const { method, path, handler } of routes) {
+    // Only where the router would run this one handler and nothing else for the same request.
+    if (!/[:{(*]/.test(path) && router.match(path, method).pathAndMethod.length === 1) exact.set(`${method} ${path}`, handler);
+  }
+  const routed = router.routes() as unknown as Middleware;
+  return (ctx: Context, next: Next) => {
+    const handler = exact.get(`${ctx.method} ${ctx.path}`);
+    if (!handler) return routed(ctx, next);
+    (ctx as { _matchedRoute?: string })._matchedRoute = ctx.path;
+    return handler(ctx);
+  };
 }
 
 /**
