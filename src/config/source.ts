@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -42,6 +42,8 @@ export class ConfigSource {
   #poll: NodeJS.Timeout | undefined;
   #reloading: Promise<ReloadResult> | undefined;
   #again = false;
+  /** The file the config path resolves to, when that is a symlink into another directory. */
+  #target: string | undefined;
 
   constructor(options: ConfigSourceOptions) {
     this.#options = options;
@@ -90,6 +92,7 @@ export class ConfigSource {
   async #reloadOnce(): Promise<ReloadResult> {
     const { logger } = this.#options;
     const status = this.status;
+    if (this.#watcher) await this.#followTarget();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -136,15 +139,41 @@ export class ConfigSource {
     const watcher = watch(dirname(this.path), { depth: 0, ignoreInitial: true, followSymlinks: false });
     watcher.on('all', (_event, changed) => {
       const changedName = basename(changed);
-      if (changedName !== name && !changedName.startsWith('..')) return;
+      if (changedName !== name && !changedName.startsWith('..') && changed !== this.#target) return;
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => void this.reload(), debounceMs);
     });
     watcher.on('error', (error) => this.#options.logger.error({ err: error, path: this.path }, 'config watcher error'));
     this.#watcher = watcher;
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    await this.#followTarget();
     this.#poll = setInterval(() => void this.reload(), pollMs);
     this.#poll.unref();
+  }
+
+  /**
+   * When the config path is a symlink (a ConfigMap's `responses.yml → ..data/responses.yml`, or a
+   * link to a file kept elsewhere), saving the file it points to raises no event in the config's
+   * own directory, and the edit waited for the safety poll (5 s). The target's directory is watched
+   * too, and re-resolved on every reload, as a `..data` swap moves the target.
+   */
+  async #followTarget(): Promise<void> {
+    let target: string | undefined;
+    try {
+      target = await realpath(this.path);
+    } catch {
+      target = undefined; // missing for now: the directory watch sees it come back
+    }
+    if (target === this.path) target = undefined;
+    if (target === this.#target) return;
+    const watched = (file: string | undefined) => (file !== undefined && dirname(file) !== dirname(this.path) ? dirname(file) : undefined);
+    const before = watched(this.#target);
+    const after = watched(target);
+    this.#target = target;
+    if (before !== after) {
+      if (before) this.#watcher?.unwatch(before);
+      if (after) this.#watcher?.add(after);
+    }
   }
 
   async close(): Promise<void> {
