@@ -125,10 +125,11 @@ export function assertPrototypesUntouched(before: string): void {
   assert.equal(({} as Record<string, unknown>).isAdmin, undefined, 'Object.prototype.isAdmin exists');
 }
 
+/** /metrics on a connection of its own, closed after: a pooled one would count as an open socket. */
 export async function scrapeText(baseUrl: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/metrics`);
+  const res = await rawRequest(baseUrl, { path: '/metrics' });
   assert.equal(res.status, 200);
-  return res.text();
+  return res.text;
 }
 
 export async function scrapeMetrics(baseUrl: string): Promise<Exposition> {
