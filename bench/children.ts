@@ -78,6 +78,6 @@ export function spawnMock(configPath: string, options: SpawnOptions & { logLevel
 }
 
 /** The bare node:http yardstick, answering from a canned-answers file. */
-export function spawnBaseline(cannedPath: string, options: SpawnOptions): Promise<ServerChild> {
-  return spawnChild('baseline', 'baseline-server.ts', [cannedPath], options);
+export function spawnBaseline(cannedPath: string, options: SpawnOptions & { join?: boolean }): Promise<ServerChild> {
+  return spawnChild(options.join ? 'baseline-joined' : 'baseline', 'baseline-server.ts', [cannedPath, ...(options.join ? ['--join'] : [])], options);
 }

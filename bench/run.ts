@@ -286,7 +286,10 @@ async function main() {
         log('S2 streamed 1,000-char answer, char chunking, no delay, 50 connections');
         const expectedFrames = 1003;
         const out: Record<string, Measured<Awaited<ReturnType<typeof streamLoad>>>> = {};
-        for (const server of [baseline, mock]) {
+        // For reference: the bare writer joining each tick's frames into one write (see baseline-server.ts).
+        const joined = await spawnBaseline(cannedPath, { stdout: '/dev/null', join: true });
+        children.push(joined);
+        for (const server of [baseline, mock, joined]) {
           const target = { ...REQ.s2, url: server.url };
           await streamLoad(target, { connections: 50, durationMs: D.warmupS * 1000, expectedFrames });
           out[server.name] = await measured(server, () => streamLoad(target, { connections: 50, durationMs: D.s2S * 1000, expectedFrames }));
@@ -296,9 +299,11 @@ async function main() {
               `server CPU ${r.server.cpuPercent}%, client CPU ${r.clientCpuPercent}%${r.load.errors + r.load.incomplete ? `, ${r.load.errors} errors, ${r.load.incomplete} incomplete` : ''}`,
           );
         }
+        await joined.stop();
         results.S2 = out;
         const b = out.baseline!;
         const m = out.mockllm!;
+        const j = out['baseline-joined']!;
         const ratio = m.load.completionsPerS / b.load.completionsPerS;
         rows.push({
           scenario: 'S2 stream 1,000 chars',
@@ -324,6 +329,14 @@ async function main() {
           mockllm: `${m.server.cpuPercent} / ${m.server.rssPeakMb}`,
           baseline: `${b.server.cpuPercent} / ${b.server.rssPeakMb}`,
         });
+        rows.push({
+          scenario: 'S2 reference: bare writer, frames joined per write',
+          metric: 'completions/s; server CPU %',
+          mockllm: `${m.load.completionsPerS}; ${m.server.cpuPercent}`,
+          baseline: `${j.load.completionsPerS}; ${j.server.cpuPercent}`,
+          ratio: round(m.load.completionsPerS / j.load.completionsPerS),
+          note: 'what joining frames per write (a change to src/http/sse.ts) could gain',
+        });
       }
 
       if (only.has('S3')) {
@@ -333,7 +346,7 @@ async function main() {
           out[server.name] = await measured(server, () =>
             slowStreams(
               { ...REQ.s3, url: server.url },
-              { streams: D.s3Streams, rampMs: 1000, contentMarker: CONTENT_MARKER, expectedContentFrames: D.s3Chars, timeoutMs: 60_000 },
+              { streams: D.s3Streams, rampMs: 2000, contentMarker: CONTENT_MARKER, expectedContentFrames: D.s3Chars, timeoutMs: 60_000 },
             ),
           );
           const r = out[server.name]!;

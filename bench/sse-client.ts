@@ -192,6 +192,8 @@ export interface SlowStreamsResult {
   ttfbMs: { p50: number; p99: number };
   /** First stream opened → last stream ended. */
   durationS: number;
+  /** Failures by error code (or 'status NNN'). */
+  errorKinds: Record<string, number>;
 }
 
 /**
@@ -213,12 +215,14 @@ export async function slowStreams(
   let open_ = 0;
   let peakOpen = 0;
   let contentFrames = 0;
+  const errorKinds: Record<string, number> = {};
   const started = performance.now();
 
   const one = () =>
     new Promise<void>((resolve) => {
       const t0 = performance.now();
       const socket = open(target);
+      let failure = 'closed early';
       const reader = new ResponseReader(options.contentMarker);
       let last = -1;
       let count = 0;
@@ -230,7 +234,11 @@ export async function slowStreams(
         clearTimeout(timer);
         open_--;
         contentFrames += count;
-        if (!ok) errors++;
+        if (!ok) {
+          errors++;
+          const kind = reader.status && reader.status !== 200 ? `status ${reader.status}` : failure;
+          errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+        }
         else if (count !== options.expectedContentFrames) incomplete++;
         else completed++;
         socket.destroy();
@@ -250,7 +258,10 @@ export async function slowStreams(
         count += marked;
         if (reader.done) finish(reader.status === 200);
       });
-      socket.on('error', () => finish(false));
+      socket.on('error', (error: NodeJS.ErrnoException) => {
+        failure = error.code ?? error.message;
+        finish(false);
+      });
       socket.on('close', () => finish(reader.done && reader.status === 200));
     });
 
@@ -276,5 +287,6 @@ export async function slowStreams(
     intervalMs: { p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? NaN), mean: round(sum / sorted.length) },
     ttfbMs: { p50: round(percentile(ttfbs, 50)), p99: round(percentile(ttfbs, 99)) },
     durationS: round((performance.now() - started) / 1000),
+    errorKinds,
   };
 }
