@@ -1,4 +1,5 @@
 import safeRegex from 'safe-regex2';
+import { backtracksExponentially } from './regex-safety.ts';
 import { defaultModelProvider, type ConfigFile, type MatchSpec, type ResponseSpec, type RuleSpec } from './schema.ts';
 import type { SchemaProblem } from './validate.ts';
 
@@ -66,6 +67,11 @@ export function checkMatch(match: MatchSpec, at: string[]): SchemaProblem[] {
   // (a+)+ can backtrack for minutes on a short input and freeze the event loop for everyone.
   if (!safeRegex(regex)) {
     return [problem([...at, 'regex'], 'may backtrack catastrophically (nested quantifiers such as (a+)+); rewrite it without a repeated group that itself repeats')];
+  }
+  // Overlapping alternatives in a repeat, such as (a|aa)+, pass the static check but not this one.
+  const slow = backtracksExponentially(regex);
+  if (slow) {
+    return [problem([...at, 'regex'], `backtracks catastrophically: it could not answer a ${slow.length}-character input in time (alternatives that match the same text inside a repeat, such as (a|aa)+); rewrite it so that each piece of text can match only one way`)];
   }
   return [];
 }
