@@ -1,14 +1,18 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { LevelWithSilent } from 'pino';
+import { isAdminPath } from './admin/index.ts';
 import { Journal } from './admin/journal.ts';
 import { createApp } from './app.ts';
 import { ConfigSource } from './config/source.ts';
 import { baselineFromConfig } from './engine/rules.ts';
 import { RuleStore } from './engine/store.ts';
+import { ApiError, kindOfStatus } from './http/errors.ts';
 import type { Lifecycle } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { anthropic } from './providers/anthropic/index.ts';
+import { openai } from './providers/openai/index.ts';
 
 export interface ServerOptions {
   configPath: string;
@@ -85,6 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = createServer(app.callback());
   // Clients that keep connections alive (every SDK) would otherwise hold close() open.
   server.keepAliveTimeout = 5000;
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -112,4 +117,39 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     })());
 
   return { url, port, server, store: rules, journal: journal!, metrics, lifecycle, config, logger, close };
+}
+
+/**
+ * Requests Node's HTTP parser rejects never reach the app: a header block over its 16 KB limit, a
+ * malformed request line or chunk. Node's own answer to them has no body; this one has the same
+ * status (431, 400, 408) with a JSON body in the shape of the API the request was for (guessed
+ * from what was read of it), so a client's SDK reports it like any other error.
+ */
+function answerClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+  const inProgress = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const message =
+    status === 431
+      ? 'Request header fields too large: the headers exceed the server limit.'
+      : status === 408
+        ? 'Request timeout: the request was not received in time.'
+        : 'Bad request: the request is not valid HTTP.';
+  const head = error.rawPacket?.toString('latin1', 0, 4096) ?? '';
+  const path = /^[A-Z]+ (\S+) HTTP\//.exec(head)?.[1] ?? '';
+  let body: unknown;
+  if (isAdminPath(path)) body = { error: { code: status === 431 ? 'too_large' : 'invalid_body', message } };
+  else {
+    const apiError = new ApiError({ status, kind: kindOfStatus(status), message });
+    const provider = path.startsWith('/v1/messages') || /\r\nanthropic-version:/i.test(head) ? anthropic : openai;
+    body = provider.errorBody(apiError, provider.newRequestId());
+  }
+  const json = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+  );
 }
