@@ -28,6 +28,14 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/**
+ * A regex sees at most this many characters of a text. Even a regex with no nested quantifiers
+ * (weather.*today) is quadratic on adversarial input: on a 4 MB prompt it would hold the event loop
+ * for hours; on 16K characters it takes milliseconds. `prompt` and `contains` are linear and see
+ * the whole text.
+ */
+export const REGEX_INPUT_LIMIT = 16_384;
+
 // Weights for specificity: an exact prompt pins one request; a pattern pins a family of them.
 const WEIGHT = { prompt: 4, regex: 3, contains: 2, other: 1 };
 
@@ -51,7 +59,7 @@ export function compileMatcher(match: MatchSpec, mode: MatchMode): Matcher {
   }
   if (match.regex !== undefined) {
     const regex = parseRegex(match.regex);
-    checks.push((c) => texts(c).some((t) => regex.test(t)));
+    checks.push((c) => texts(c).some((t) => regex.test(t.length > REGEX_INPUT_LIMIT ? t.slice(0, REGEX_INPUT_LIMIT) : t)));
     specificity += WEIGHT.regex;
   }
   const providers = list(match.provider);
