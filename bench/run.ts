@@ -184,15 +184,89 @@ async function cannon(server: ServerChild, req: StreamRequest, durationS: number
   };
 }
 
+/** Measured windows of one server combined: totals summed, the worse latency percentiles kept. */
+function combineAll(windows: Measured<CannonFigures>[]): Measured<CannonFigures> {
+  return windows.reduce((a, b) => combine(a, b));
+}
+
+function combine(a: Measured<CannonFigures>, b: Measured<CannonFigures>): Measured<CannonFigures> {
+  const requests = a.load.requests + b.load.requests;
+  const seconds = a.load.requests / a.load.requestsPerS + b.load.requests / b.load.requestsPerS;
+  const wallMs = a.server.wallMs + b.server.wallMs;
+  const cpuMs = a.server.cpuMs + b.server.cpuMs;
+  const worst = (x: number, y: number) => Math.max(x, y);
+  return {
+    load: {
+      requestsPerS: Math.round(requests / seconds),
+      latencyMs: { p50: worst(a.load.latencyMs.p50, b.load.latencyMs.p50), p99: worst(a.load.latencyMs.p99, b.load.latencyMs.p99), mean: round((a.load.latencyMs.mean + b.load.latencyMs.mean) / 2) },
+      requests,
+      non2xx: a.load.non2xx + b.load.non2xx,
+      errors: a.load.errors + b.load.errors,
+    },
+    server: {
+      ...b.server,
+      wallMs,
+      cpuMs,
+      cpuPercent: round((cpuMs / wallMs) * 100, 1),
+      rssPeakMb: Math.max(a.server.rssPeakMb, b.server.rssPeakMb),
+      eventLoopDelayMs: b.server.eventLoopDelayMs,
+    },
+    clientCpuPercent: round((a.clientCpuPercent + b.clientCpuPercent) / 2, 1),
+  };
+}
+
+/**
+ * Runs `run` against each server in A-B-B-A order, `rounds` times (each server gets 2 × rounds
+ * windows), so that a change in the machine's load during the scenario weighs on all alike.
+ */
+async function interleaved<T>(servers: ServerChild[], rounds: number, run: (server: ServerChild) => Promise<T>): Promise<Map<string, Measured<T>[]>> {
+  const windows = new Map<string, Measured<T>[]>(servers.map((s) => [s.name, []]));
+  const order = [...servers, ...[...servers].reverse()];
+  for (let round = 0; round < rounds; round++) {
+    for (const server of order) windows.get(server.name)!.push(await measured(server, () => run(server)));
+  }
+  return windows;
+}
+
+const S1_ROUNDS = 2;
+
 async function s1(name: string, servers: ServerChild[], req: StreamRequest) {
+  for (const server of servers) await cannon(server, req, D.warmupS);
+  const windows = await interleaved(servers, S1_ROUNDS, (server) => cannon(server, req, D.s1S / (2 * S1_ROUNDS)));
   const out: Record<string, Measured<CannonFigures>> = {};
   for (const server of servers) {
-    await cannon(server, req, D.warmupS);
-    out[server.name] = await measured(server, () => cannon(server, req, D.s1S));
-    const m = out[server.name]!;
-    log(`  ${name} ${server.name}: ${m.load.requestsPerS} req/s, p50 ${m.load.latencyMs.p50} ms, p99 ${m.load.latencyMs.p99} ms, server CPU ${m.server.cpuPercent}%, client CPU ${m.clientCpuPercent}%`);
+    const m = (out[server.name] = combineAll(windows.get(server.name)!));
+    const cpuUs = round((m.server.cpuMs * 1000) / m.load.requests, 1);
+    log(
+      `  ${name} ${server.name}: ${m.load.requestsPerS} req/s, p50 ${m.load.latencyMs.p50} ms, p99 ${m.load.latencyMs.p99} ms, ` +
+        `server CPU ${m.server.cpuPercent}% (${cpuUs} µs/request), client CPU ${m.clientCpuPercent}%`,
+    );
   }
   return out;
+}
+
+/** Two S2 windows of one server combined, as combine() does for S1. */
+function combineStreams(a: Measured<Awaited<ReturnType<typeof streamLoad>>>, b: Measured<Awaited<ReturnType<typeof streamLoad>>>): Measured<Awaited<ReturnType<typeof streamLoad>>> {
+  const durationS = a.load.durationS + b.load.durationS;
+  const completions = a.load.completions + b.load.completions;
+  const frames = a.load.frames + b.load.frames;
+  const cpuMs = a.server.cpuMs + b.server.cpuMs;
+  const wallMs = a.server.wallMs + b.server.wallMs;
+  return {
+    load: {
+      durationS: round(durationS),
+      completions,
+      frames,
+      bytes: a.load.bytes + b.load.bytes,
+      errors: a.load.errors + b.load.errors,
+      incomplete: a.load.incomplete + b.load.incomplete,
+      completionsPerS: round(completions / durationS, 1),
+      framesPerS: Math.round(frames / durationS),
+      latencyMs: { p50: Math.max(a.load.latencyMs.p50, b.load.latencyMs.p50), p99: Math.max(a.load.latencyMs.p99, b.load.latencyMs.p99) },
+    },
+    server: { ...b.server, wallMs, cpuMs, cpuPercent: round((cpuMs / wallMs) * 100, 1), rssPeakMb: Math.max(a.server.rssPeakMb, b.server.rssPeakMb) },
+    clientCpuPercent: round((a.clientCpuPercent + b.clientCpuPercent) / 2, 1),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,21 +308,31 @@ async function main() {
         log('S1 non-stream, 50 connections');
         const openai = await s1('openai', [baseline, mock], REQ.s1Openai);
         const anthropic = await s1('anthropic', [baseline, mock], REQ.s1Anthropic);
-        // The same with the log going to /dev/null: what the access log costs.
-        const quiet = await spawnMock(configPath, { stdout: '/dev/null', execArgv });
+        // What the log file costs: the same server with its log going to /dev/null, side by side
+        // (A-B-B-A) with the one logging to a file.
+        const quiet = Object.assign(await spawnMock(configPath, { stdout: '/dev/null', execArgv }), { name: 'mockllm, log → /dev/null' });
         children.push(quiet);
-        const openaiQuiet = await s1('openai, log → /dev/null', [quiet], REQ.s1Openai);
+        const logCost = await s1('openai', [mock, quiet], REQ.s1Openai);
         await quiet.stop();
+        const toFile = logCost.mockllm!;
+        const toDevNull = logCost[quiet.name]!;
         results.S1 = {
           openai: { baseline: openai.baseline, mockllm: openai.mockllm },
           anthropic: { baseline: anthropic.baseline, mockllm: anthropic.mockllm },
-          openaiLogToDevNull: openaiQuiet.mockllm,
+          logToFileVsDevNull: { file: toFile, devNull: toDevNull },
           logFileBytes: statSync(logFile).size,
         };
-        for (const [label, pair, quietRun] of [
-          ['S1 OpenAI non-stream', openai, undefined],
-          ['S1 OpenAI, log → /dev/null', { baseline: openai.baseline!, mockllm: openaiQuiet.mockllm! }, true],
-          ['S1 Anthropic non-stream', anthropic, undefined],
+        rows.push({
+          scenario: 'S1 OpenAI: log to a file vs /dev/null',
+          metric: 'requests/s',
+          mockllm: toFile.load.requestsPerS,
+          baseline: toDevNull.load.requestsPerS,
+          ratio: round(toFile.load.requestsPerS / toDevNull.load.requestsPerS),
+          note: 'both mockllm at the default info level; baseline column: the log going to /dev/null',
+        });
+        for (const [label, pair] of [
+          ['S1 OpenAI non-stream', openai],
+          ['S1 Anthropic non-stream', anthropic],
         ] as const) {
           const b = pair.baseline!.load;
           const m = pair.mockllm!.load;
@@ -262,7 +346,7 @@ async function main() {
             ratio: round(ratio),
             target: '≥ 0.5 (stretch 0.6)',
             pass: ratio >= 0.5,
-            chart: quietRun ? undefined : 'S1',
+            chart: 'S1',
           });
           rows.push({
             scenario: label,
@@ -272,6 +356,14 @@ async function main() {
             ratio: round(p99Ratio),
             target: 'p99 ≤ 2× baseline',
             pass: p99Ratio <= 2,
+          });
+          const cpuPerRequest = (x: Measured<CannonFigures>) => round((x.server.cpuMs * 1000) / x.load.requests, 1);
+          rows.push({
+            scenario: label,
+            metric: 'server CPU µs per request',
+            mockllm: cpuPerRequest(pair.mockllm!),
+            baseline: cpuPerRequest(pair.baseline!),
+            ratio: round(cpuPerRequest(pair.mockllm!) / cpuPerRequest(pair.baseline!)),
           });
           rows.push({
             scenario: label,
@@ -285,17 +377,22 @@ async function main() {
       if (only.has('S2')) {
         log('S2 streamed 1,000-char answer, char chunking, no delay, 50 connections');
         const expectedFrames = 1003;
-        const out: Record<string, Measured<Awaited<ReturnType<typeof streamLoad>>>> = {};
+        type StreamFigures = Awaited<ReturnType<typeof streamLoad>>;
+        const out: Record<string, Measured<StreamFigures>> = {};
+        const load = (server: ServerChild, seconds: number) => streamLoad({ ...REQ.s2, url: server.url }, { connections: 50, durationMs: seconds * 1000, expectedFrames });
+        for (const server of [baseline, mock]) await load(server, D.warmupS);
+        // Baseline and mockllm A-B-B-A, two windows of half the duration each.
+        const windows = await interleaved([baseline, mock], 1, (server) => load(server, D.s2S / 2));
+        for (const [name, [a, b]] of windows) out[name] = combineStreams(a!, b!);
         // For reference: the bare writer joining each tick's frames into one write (see baseline-server.ts).
         const joined = await spawnBaseline(cannedPath, { stdout: '/dev/null', join: true });
         children.push(joined);
-        for (const server of [baseline, mock, joined]) {
-          const target = { ...REQ.s2, url: server.url };
-          await streamLoad(target, { connections: 50, durationMs: D.warmupS * 1000, expectedFrames });
-          out[server.name] = await measured(server, () => streamLoad(target, { connections: 50, durationMs: D.s2S * 1000, expectedFrames }));
-          const r = out[server.name]!;
+        await load(joined, D.warmupS);
+        out[joined.name] = await measured(joined, () => load(joined, D.s2S / 2));
+        for (const name of [baseline.name, mock.name, joined.name]) {
+          const r = out[name]!;
           log(
-            `  ${server.name}: ${r.load.completionsPerS} completions/s, ${r.load.framesPerS} frames/s, p50 ${r.load.latencyMs.p50} ms, p99 ${r.load.latencyMs.p99} ms, ` +
+            `  ${name}: ${r.load.completionsPerS} completions/s, ${r.load.framesPerS} frames/s, p50 ${r.load.latencyMs.p50} ms, p99 ${r.load.latencyMs.p99} ms, ` +
               `server CPU ${r.server.cpuPercent}%, client CPU ${r.clientCpuPercent}%${r.load.errors + r.load.incomplete ? `, ${r.load.errors} errors, ${r.load.incomplete} incomplete` : ''}`,
           );
         }
@@ -342,7 +439,12 @@ async function main() {
       if (only.has('S3')) {
         log(`S3 ${D.s3Streams} concurrent slow streams, ${D.s3Chars} chars at one per ${D.s3IntervalMs} ms`);
         const out: Record<string, Measured<Awaited<ReturnType<typeof slowStreams>>>> = {};
-        for (const server of [baseline, mock]) {
+        // Fresh processes: the RSS that matters is what holding the streams costs, not the heap S1/S2 grew.
+        const fresh = [await spawnBaseline(cannedPath, { stdout: '/dev/null' }), await spawnMock(configPath, { stdout: logFile, execArgv })];
+        children.push(...fresh);
+        for (const server of fresh) {
+          const idle = await server.stats(true);
+          log(`  ${server.name}: fresh process, RSS ${idle.rssMb} MB before the streams`);
           out[server.name] = await measured(server, () =>
             slowStreams(
               { ...REQ.s3, url: server.url },
@@ -355,6 +457,7 @@ async function main() {
               `event-loop delay p99 ${r.server.eventLoopDelayMs.p99} ms, peak RSS ${r.server.rssPeakMb} MB, server CPU ${r.server.cpuPercent}%, client CPU ${r.clientCpuPercent}%`,
           );
         }
+        await Promise.all(fresh.map((server) => server.stop()));
         results.S3 = { configuredIntervalMs: D.s3IntervalMs, ...out };
         const b = out.baseline!;
         const m = out.mockllm!;
