@@ -79,8 +79,8 @@ export function chartSvg(report: Report): string {
     text(20, y + 17, `${bar.scenario} (${bar.metric})`, 'font-size="12"');
     parts.push(`<rect x="${x0}" y="${y + 4}" width="${(px(bar.ratio!) - x0).toFixed(1)}" height="18" fill="${colour}" opacity="0.85"/>`);
     text(px(bar.ratio!) + 6, y + 17, bar.ratio!.toFixed(2), 'font-size="12"');
-    parts.push(`<line x1="${px(target)}" y1="${y}" x2="${px(target)}" y2="${y + 26}" stroke="#000" stroke-dasharray="4 3"/>`);
-    text(px(target) - 14, y + 36, `target ${target}`, 'font-size="9" fill="#555"');
+    parts.push(`<line x1="${px(target)}" y1="${y}" x2="${px(target)}" y2="${y + 26}" stroke="#000" stroke-width="2" stroke-dasharray="4 3"/>`);
+    text(px(target) + 4, y + 36, `target ${target}`, 'font-size="10" fill="#333"');
     y += 44;
   }
   for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
@@ -108,12 +108,12 @@ export function chartSvg(report: Report): string {
       text(msPx(value) + 6, y + 17, `${value} ms`, 'font-size="12"');
       y += 28;
     }
-    for (const [value, label] of [
-      [s3.configured, 'configured'],
-      [s3.configured + 25, 'p99 limit'],
+    for (const [value, label, labelY, anchor] of [
+      [s3.configured, `configured ${s3.configured} ms`, y + 14, 'end'],
+      [s3.configured + 25, `p99 limit ${s3.configured + 25} ms`, y + 14, 'start'],
     ] as const) {
-      parts.push(`<line x1="${msPx(value)}" y1="${top}" x2="${msPx(value)}" y2="${y}" stroke="#000" stroke-dasharray="4 3"/>`);
-      text(msPx(value) - 20, y + 14, `${label} ${value}`, 'font-size="10" fill="#555"');
+      parts.push(`<line x1="${msPx(value)}" y1="${top}" x2="${msPx(value)}" y2="${y}" stroke="#000" stroke-width="2" stroke-dasharray="4 3"/>`);
+      text(msPx(value) + (anchor === 'end' ? -4 : 4), labelY, label, `font-size="10" fill="#333" text-anchor="${anchor}"`);
     }
     y += 20;
   }
