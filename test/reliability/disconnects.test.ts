@@ -137,7 +137,7 @@ describe('500 clients hanging up mid-stream', () => {
       // Warm up (tokenizer tables, caches, the allocator's pools) with 100 aborted streams, then take
       // the baseline: a leak grows with every client, a warm allocator does not.
       for (const target of TARGETS) await completeStream(target);
-      await pool(100, 50, (i) => abortingClient(TARGETS[i % TARGETS.length]!, i % 5 === 0 ? 'huge please' : 'slow please', { when: 'after-bytes', bytes: 1000 + ((i * 7919) % 150_000) }));
+      await pool(100, 100, (i) => abortingClient(TARGETS[i % TARGETS.length]!, i % 10 === 0 ? 'huge please' : 'slow please', { when: 'after-bytes', bytes: 1000 + ((i * 7919) % (i % 10 === 0 ? 100_000 : 10_000)) }));
       await eventually(async () => gauge(await scrapeMetrics(server.url), 'mockllm_active_streams') === 0, { what: 'no active stream before the run' });
       gc();
       const baseline = { resources: activeResources(), memory: process.memoryUsage(), server: listenerCounts(server.server), process: listenerCounts(process) };
@@ -147,12 +147,12 @@ describe('500 clients hanging up mid-stream', () => {
       const plans: AbortPlan[] = [];
       let receivedTotal = 0;
       const wave = (offset: number) =>
-        pool(250, 100, async (j) => {
+        pool(250, 250, async (j) => {
           const i = offset + j;
           const target = TARGETS[i % TARGETS.length]!;
           const huge = i % 10 === 0;
           const roll = random();
-          const plan: AbortPlan = roll < 0.1 ? { when: 'at-once' } : roll < 0.2 ? { when: 'on-headers' } : { when: 'after-bytes', bytes: 1 + Math.floor(random() * (huge ? 100_000 : 20_000)) };
+          const plan: AbortPlan = roll < 0.1 ? { when: 'at-once' } : roll < 0.2 ? { when: 'on-headers' } : { when: 'after-bytes', bytes: 1 + Math.floor(random() * (huge ? 100_000 : 10_000)) };
           plans.push(plan);
           const received = await abortingClient(target, huge ? 'huge please' : 'slow please', plan);
           receivedTotal += received;
