@@ -813,6 +813,24 @@ describe('fuzzing the admin API', () => {
   });
 });
 
+test(
+  'HEAD /healthz, /readyz and /metrics answer as GET does, without a body',
+  { todo: 'BUG (not fixed here: src/app.ts is being edited by others): the ops branch in createApp() takes only GET (OPS_PATHS.has(ctx.path) && ctx.method === \'GET\'), so HEAD falls through to the provider pipeline and gets a 404, though the ops router would answer HEAD like GET; probes that use HEAD see the server as down' },
+  async () => {
+    const server = await startTestServer(CONFIG);
+    try {
+      for (const path of OPS_PATHS) {
+        const get = await rawRequest(server.url, { path });
+        const head = await rawRequest(server.url, { method: 'HEAD', path });
+        assert.equal(head.status, get.status, `HEAD ${path}`);
+        assert.equal(head.body.length, 0);
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+);
+
 describe('fuzzing health, metrics and unknown paths', () => {
   let server: TestServer;
   before(async () => {
