@@ -254,11 +254,15 @@ describe('a client that reads very slowly', () => {
       // what the kernel's buffers absorb as they grow), and buffers no more in user space.
       const chunks: Buffer[] = [];
       let consumed = 0;
+      // Each wait for 'drain' adds a listener to the server's socket (beside Node's own): it must be
+      // removed again, or a slow reader would pile them up.
+      const listenersAtStall = listenerCounts(socket);
       for (let i = 0; i < 10; i++) {
         const chunk = await readSome(res, 4096);
         chunks.push(chunk);
         consumed += chunk.length;
         assert.ok(socket.writableLength <= 1024 * 1024, `buffered ${socket.writableLength} bytes while trickling`);
+        assert.ok(socket.listenerCount('drain') <= (listenersAtStall.drain ?? 0), `${socket.listenerCount('drain')} drain listeners on the socket`);
       }
       let again = -1;
       await eventually(
@@ -270,6 +274,7 @@ describe('a client that reads very slowly', () => {
         },
         { timeoutMs: 10_000, intervalMs: 250, what: 'the stream to stall again' },
       );
+      assert.deepEqual(listenerCounts(socket), listenersAtStall, 'listeners on the server socket after the trickle');
       const progress = again - stalledAt;
       assert.ok(progress <= consumed + 4 * 1024 * 1024, `after the client took ${consumed} bytes the server wrote ${progress} more`);
       gc();
