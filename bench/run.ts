@@ -524,7 +524,7 @@ async function main() {
       // Flat: the 100,000-entry p50 within 10% of the 100-entry one (and throughput within 10%).
       const flat = big!.p50Us / small!.p50Us;
       rows.push({
-        scenario: 'S4 exact match: 100,000 entries (left) vs 100 (right), same server',
+        scenario: 'S4 exact match: 100,000 entries (left) vs 100 (right)',
         metric: 'latency p50 / p99 µs',
         mockllm: `${big!.p50Us} / ${big!.p99Us}`,
         baseline: `${small!.p50Us} / ${small!.p99Us}`,
@@ -534,7 +534,7 @@ async function main() {
         note: 'baseline column: the same server with 100 entries',
       });
       rows.push({
-        scenario: 'S4 exact match: 100,000 entries (left) vs 100 (right), same server',
+        scenario: 'S4 exact match: 100,000 entries (left) vs 100 (right)',
         metric: 'requests/s (10 connections); RSS MB',
         mockllm: `${big!.requestsPerS}; ${big!.rssMb}`,
         baseline: `${small!.requestsPerS}; ${small!.rssMb}`,

@@ -2,9 +2,9 @@
 // server makes: parseConfig → baselineFromConfig → RuleStore), rule lookup cost by size, and the
 // same through a running server: write-to-served reload time and request latency at 100 vs 100,000
 // entries.
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import autocannon from 'autocannon';
 import { parseConfig } from '../src/config/load.ts';
 import type { Conversation } from '../src/engine/conversation.ts';
@@ -130,8 +130,8 @@ export interface ServerScale {
   reloads: { entries: number; writeToServedMs: number }[];
 }
 
-/** One request at a time on one keep-alive connection: per-request latency in µs. */
-async function sequentialLatency(url: string, prompt: string, count: number): Promise<{ p50Us: number; p99Us: number }> {
+/** One request at a time on one keep-alive connection: each request's latency, in µs. */
+async function sequentialLatency(url: string, prompt: string, count: number): Promise<number[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
   const once = () =>
@@ -146,10 +146,14 @@ async function sequentialLatency(url: string, prompt: string, count: number): Pr
     });
   for (let i = 0; i < 200; i++) await once();
   const times: number[] = [];
-  for (let i = 0; i < count; i++) times.push(await once());
+  for (let i = 0; i < count; i++) times.push((await once()) * 1000);
   agent.destroy();
-  times.sort((a, b) => a - b);
-  const at = (p: number) => Math.round(times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)]! * 1000);
+  return times;
+}
+
+function percentiles(samples: number[]): { p50Us: number; p99Us: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
   return { p50Us: at(50), p99Us: at(99) };
 }
 
@@ -195,29 +199,45 @@ export async function runScale(dir: string, options: { quick: boolean; sizes: nu
   for (const entries of options.sizes) rows.push(measure(`${entries.toLocaleString('en-US')} exact`, entries, 0, entries >= 100_000 ? 3 : 5));
   rows.push(measure('1,000 regex', 0, 1000, 5));
 
-  // The same through a running server, as a user sees it.
-  const path = join(dir, 'scale.yml');
-  await writeFile(path, scaleConfig(100));
-  const server = await spawnMock(path, { stdout: '/dev/null' });
+  // The same through running servers, as a user sees it: one keeps 100 entries, the other is
+  // reloaded to 10,000 and then 100,000 by writing its file; then both are measured in
+  // alternating windows (A-B-B-A, twice), so that the machine's load weighs on both alike.
+  const big = options.sizes[options.sizes.length - 1]!;
+  const smallPath = join(dir, 'scale-small', 'scale.yml');
+  const bigPath = join(dir, 'scale-big', 'scale.yml');
+  await mkdir(dirname(smallPath), { recursive: true });
+  await mkdir(dirname(bigPath), { recursive: true });
+  await writeFile(smallPath, scaleConfig(100));
+  await writeFile(bigPath, scaleConfig(100));
+  const small = await spawnMock(smallPath, { stdout: '/dev/null' });
+  const large = await spawnMock(bigPath, { stdout: '/dev/null' });
   const server_: ServerScale = { latency: [], reloads: [] };
   try {
-    const probe = 'bench entry 50';
-    const measureAt = async (entries: number) => {
-      await exactLoad(server.url, probe, 1);
-      const load = await exactLoad(server.url, probe, options.loadDurationS);
-      const latency = await sequentialLatency(server.url, probe, options.quick ? 1000 : 3000);
-      server_.latency.push({ entries, ...load, ...latency, rssMb: (await server.stats()).rssMb });
-    };
-    await measureAt(100);
-    const big = options.sizes[options.sizes.length - 1]!;
     for (const entries of [10_000, big]) {
       const last = entries - 1;
-      const ms = await reloadThroughServer(server.url, path, scaleConfig(entries), `bench entry ${last}`, `Answer ${last}: a short canned reply from the scale test.`);
+      const ms = await reloadThroughServer(large.url, bigPath, scaleConfig(entries), `bench entry ${last}`, `Answer ${last}: a short canned reply from the scale test.`);
       server_.reloads.push({ entries, writeToServedMs: ms });
     }
-    await measureAt(big);
+    const probe = 'bench entry 50';
+    const sides = [
+      { entries: 100, server: small, samples: [] as number[], requests: 0, seconds: 0 },
+      { entries: big, server: large, samples: [] as number[], requests: 0, seconds: 0 },
+    ];
+    for (const side of sides) await exactLoad(side.server.url, probe, 1);
+    const count = options.quick ? 500 : 1500;
+    for (let round = 0; round < 2; round++) {
+      for (const side of [sides[0]!, sides[1]!, sides[1]!, sides[0]!]) {
+        const load = await exactLoad(side.server.url, probe, options.loadDurationS / 4);
+        side.requests += load.requestsPerS * (options.loadDurationS / 4);
+        side.seconds += options.loadDurationS / 4;
+        side.samples.push(...(await sequentialLatency(side.server.url, probe, count)));
+      }
+    }
+    for (const side of sides) {
+      server_.latency.push({ entries: side.entries, requestsPerS: Math.round(side.requests / side.seconds), ...percentiles(side.samples), rssMb: (await side.server.stats()).rssMb });
+    }
   } finally {
-    await server.stop();
+    await Promise.all([small.stop(), large.stop()]);
   }
   return { inProcess: rows, server: server_ };
 }
