@@ -90,7 +90,7 @@ export function createApp(options: AppOptions): Koa {
   app.use(errorResponder(logger));
   app.use(cors(store));
   app.use((ctx, next) => {
-    if (OPS_PATHS.has(ctx.path) && ctx.method === 'GET') return ops(ctx, next);
+    if (OPS_PATHS.has(ctx.path) && (ctx.method === 'GET' || ctx.method === 'HEAD')) return ops(ctx, next);
     if (isAdminPath(ctx.path)) return admin(ctx, () => providerPipeline(ctx, next));
     return providerPipeline(ctx, next);
   });

@@ -1,6 +1,6 @@
 import { decodeGenerator, encode } from 'gpt-tokenizer/encoding/o200k_base';
 import type { Chunking } from '../config/schema.ts';
-import { anthropicTextTokens, countTextTokens } from './tokens.ts';
+import { anthropicTextTokens, boundedPieces, countTextTokens } from './tokens.ts';
 
 // Splitting into user-perceived characters means a streamed delta never ends inside a surrogate
 // pair, a combining sequence or an emoji ZWJ sequence.
@@ -38,7 +38,7 @@ function snapToGraphemes(text: string, pieces: string[]): string[] {
 }
 
 function splitTokens(text: string): string[] {
-  const pieces = [...decodeGenerator(encode(text, { disallowedSpecial: new Set() }))];
+  const pieces = boundedPieces(text).flatMap((piece) => [...decodeGenerator(encode(piece, { disallowedSpecial: new Set() }))]);
   return snapToGraphemes(text, pieces);
 }
 

@@ -43,18 +43,28 @@ const MEMO_MAX_TEXT_CHARS = 200_000;
 const memo = new Map<string, number>();
 let memoChars = 0;
 
-function countUncached(text: string): number {
-  if (!HAS_LONG_RUN.test(text)) return countO200k(text, PLAIN_TEXT);
-  let total = 0;
+/**
+ * The text cut where the tokenizer would otherwise go quadratic: runs of 128+ non-space characters
+ * become 128-character slices; everything else stays whole. Counting and token chunking both
+ * tokenize these pieces one by one.
+ */
+export function boundedPieces(text: string): string[] {
+  if (!HAS_LONG_RUN.test(text)) return [text];
+  const pieces: string[] = [];
   let last = 0;
   for (const run of text.matchAll(LONG_RUN)) {
-    total += countO200k(text.slice(last, run.index), PLAIN_TEXT);
-    for (let i = 0; i < run[0].length; i += LONG_RUN_LENGTH) {
-      total += countO200k(run[0].slice(i, i + LONG_RUN_LENGTH), PLAIN_TEXT);
-    }
+    if (run.index > last) pieces.push(text.slice(last, run.index));
+    for (let i = 0; i < run[0].length; i += LONG_RUN_LENGTH) pieces.push(run[0].slice(i, i + LONG_RUN_LENGTH));
     last = run.index + run[0].length;
   }
-  return total + countO200k(text.slice(last), PLAIN_TEXT);
+  if (last < text.length) pieces.push(text.slice(last));
+  return pieces;
+}
+
+function countUncached(text: string): number {
+  let total = 0;
+  for (const piece of boundedPieces(text)) total += countO200k(piece, PLAIN_TEXT);
+  return total;
 }
 
 export interface FramedMessage {

@@ -433,10 +433,10 @@ function buildCase(method: string, path: string, headers: Record<string, string>
   return { method, path, headers: finalHeaders, body: bytes, describe: `${method} ${path} ${JSON.stringify(finalHeaders)} ${shown}` };
 }
 
-// Bugs this file found that are reported but not fixed yet, each with a todo test below: a 5xx or
-// a dropped connection for a request that reproduces one is counted, not failed, so the rest of the
-// fuzzing keeps its value. The four found so far (an Anthropic tool_result of the wrong type, the
-// Responses API echoing a deeply nested field, String(value) in OpenAI error messages) are fixed,
+// Bugs this file found: a 5xx or a dropped connection for a request that reproduces one is counted,
+// not failed, so the rest of the fuzzing keeps its value. All found so far (an Anthropic tool_result
+// of the wrong type, the Responses API echoing a deeply nested field, String(value) in OpenAI error
+// messages, quadratic token chunking of a long templated value, HEAD on the ops routes) are fixed,
 // and their tests below are regression tests now.
 const KNOWN_BUGS: { name: string; reproduces: (path: string, body: unknown) => boolean }[] = [];
 const knownBugHits = new Map<string, number>();
@@ -697,7 +697,6 @@ test(
 
 test(
   'a rule that echoes the prompt with token chunking answers a prompt holding a 200,000-character run without spaces within 2 s',
-  { todo: 'BUG (not fixed here: src/engine/ is being edited by others): src/engine/reply.ts splitTokens() BPE-encodes the whole text with encode(); BPE merging is quadratic in the length of one pre-token (tokens.ts counts long runs in 128-character slices for this reason, the chunker does not): 40,000 characters take 0.5 s, the 425 KB model name the fuzzing echoed through {{model}} took over 15 s, and the event loop is frozen meanwhile. Any rule with chunking: token (or settings.chunking: token) and a {{prompt}}/{{model}} template lets a client do this' },
   async () => {
     const child = await startCliChild('rules:\n  - match: {contains: "echo"}\n    response: {text: "You said: {{prompt}}", chunking: token}\n');
     try {
@@ -815,7 +814,6 @@ describe('fuzzing the admin API', () => {
 
 test(
   'HEAD /healthz, /readyz and /metrics answer as GET does, without a body',
-  { todo: 'BUG (not fixed here: src/app.ts is being edited by others): the ops branch in createApp() takes only GET (OPS_PATHS.has(ctx.path) && ctx.method === \'GET\'), so HEAD falls through to the provider pipeline and gets a 404, though the ops router would answer HEAD like GET; probes that use HEAD see the server as down' },
   async () => {
     const server = await startTestServer(CONFIG);
     try {
