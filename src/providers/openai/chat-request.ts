@@ -1,7 +1,8 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import type { Conversation, ConversationMessage, Role, ToolResult } from '../../engine/conversation.ts';
-import { ApiError, invalidRequest } from '../../http/errors.ts';
+import { invalidRequest } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
+import { openAiValidationError } from './validation.ts';
 
 export interface ChatContentPart {
   type: string;
@@ -83,84 +84,6 @@ const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const validateLenient = ajv.compile<ChatRequest>(chatRequestSchema(false));
 const validateStrict = ajv.compile<ChatRequest>(chatRequestSchema(true));
 
-/** `/messages/0/role` → `messages[0].role`, the way OpenAI names a param. */
-function paramOf(instancePath: string, extra?: string): string {
-  const parts = instancePath.split('/').slice(1);
-  if (extra !== undefined) parts.push(extra);
-  return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
-}
-
-const TYPE_NAMES: Record<string, string> = { array: 'an array', object: 'an object', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'a boolean', null: 'null' };
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  return TYPE_NAMES[typeof value] ?? typeof value;
-}
-
-function valueAt(body: unknown, instancePath: string): unknown {
-  let node: unknown = body;
-  for (const part of instancePath.split('/').slice(1)) node = (node as Record<string, unknown> | undefined)?.[part];
-  return node;
-}
-
-/** Words the real API uses for each kind of violation (see API-FORMATS §1). */
-function toOpenAiError(error: ErrorObject, body: unknown): ApiError {
-  const param = paramOf(error.instancePath);
-  switch (error.keyword) {
-    case 'required': {
-      const missing = paramOf(error.instancePath, String(error.params.missingProperty));
-      if (missing === 'model') return invalidRequest('you must provide a model parameter');
-      return invalidRequest(`Missing required parameter: '${missing}'.`, missing, 'missing_required_parameter');
-    }
-    case 'type': {
-      if (param === '') return invalidRequest('The request body must be a JSON object.', null, 'invalid_type');
-      const expected = String(error.params.type).split(',').map((t) => TYPE_NAMES[t] ?? t).join(' or ');
-      return invalidRequest(
-        `Invalid type for '${param}': expected ${expected}, but got ${describeValue(valueAt(body, error.instancePath))} instead.`,
-        param,
-        'invalid_type',
-      );
-    }
-    case 'minItems':
-      return invalidRequest(
-        `Invalid '${param}': empty array. Expected an array with minimum length ${error.params.limit}, but got an empty array instead.`,
-        param,
-        'empty_array',
-      );
-    case 'maxItems':
-      return invalidRequest(
-        `Invalid '${param}': array too long. Expected an array with maximum length ${error.params.limit}.`,
-        param,
-        'array_above_max_length',
-      );
-    case 'enum': {
-      const value = valueAt(body, error.instancePath);
-      // Only a scalar is quoted back: String() of an object can throw, or recurse without end.
-      if (value !== null && typeof value === 'object') {
-        return invalidRequest(`Invalid type for '${param}': expected a string, but got ${describeValue(value)} instead.`, param, 'invalid_type');
-      }
-      return invalidRequest(`Invalid value: '${String(value)}'. Supported values are: ${ROLES.map((r) => `'${r}'`).join(', ')}.`, param, 'invalid_value');
-    }
-    case 'maximum':
-    case 'minimum': {
-      const above = error.keyword === 'maximum';
-      const value = valueAt(body, error.instancePath);
-      const kind = Number.isInteger(value) ? 'integer' : 'decimal';
-      return invalidRequest(
-        `Invalid '${param}': ${kind} ${above ? 'above maximum' : 'below minimum'} value. Expected a value ${above ? '<=' : '>='} ${error.params.limit}, but got ${value} instead.`,
-        param,
-        `${kind}_${above ? 'above_max' : 'below_min'}_value`,
-      );
-    }
-    case 'additionalProperties':
-      return invalidRequest(`Unrecognized request argument supplied: ${error.params.additionalProperty}`);
-    default:
-      return invalidRequest(`Invalid '${param}': ${error.message}.`, param || null, 'invalid_value');
-  }
-}
-
 function textOf(content: ChatMessage['content']): string {
   if (typeof content === 'string') return content;
   if (!content) return '';
@@ -198,7 +121,7 @@ function offeredTools(request: ChatRequest): string[] {
 
 export function parseChatRequest(body: unknown, info: RequestInfo, endpoint: string): { request: ChatRequest; conversation: Conversation } {
   const validate = info.strict ? validateStrict : validateLenient;
-  if (!validate(body)) throw toOpenAiError(validate.errors![0]!, body);
+  if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body);
   const request = body;
   if (info.strict && request.stream_options != null && request.stream !== true) {
     throw invalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');

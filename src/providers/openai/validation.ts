@@ -1,5 +1,5 @@
-// OpenAI's words for request-body violations, shared by the endpoints added after chat
-// (responses, completions, embeddings). Chat keeps its own copy in chat-request.ts.
+// OpenAI's words for request-body violations, shared by every OpenAI endpoint (chat, responses,
+// completions, embeddings).
 import type { ErrorObject } from 'ajv';
 import { invalidRequest, type ApiError } from '../../http/errors.ts';
 
