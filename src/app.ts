@@ -9,6 +9,7 @@ import { cors } from './http/cors.ts';
 import { jsonBody } from './http/json-body.ts';
 import { ApiError, fromBodyParserError, internalError } from './http/errors.ts';
 import type { RequestState } from './http/state.ts';
+import { elapsedMs, stampProcessingTime } from './http/timing.ts';
 import { opsRoutes, type Lifecycle } from './observability/health.ts';
 import type { Logger } from './observability/logger.ts';
 import type { Metrics } from './observability/metrics.ts';
@@ -153,10 +154,6 @@ function requestContext(providerOfRoute: ReadonlyMap<string, Provider>): Middlew
   };
 }
 
-function elapsedMs(state: RequestState): number {
-  return Math.round((Number(process.hrtime.bigint() - state.startedAt) / 1e6) * 1000) / 1000;
-}
-
 function accessLog(logger: Logger): Middleware {
   return async (ctx: Context, next: Next) => {
     try {
@@ -251,7 +248,7 @@ function errorResponder(logger: Logger): Middleware {
         const internal = internalError();
         error = new ApiError({ ...internal, message: `${internal.message} (Please include the request ID ${state.requestId} in your message.)` });
       }
-      if (state.provider.timingHeader) ctx.set(state.provider.timingHeader, String(Math.round(elapsedMs(state))));
+      stampProcessingTime(ctx);
       if (ctx.res.headersSent) {
         // A stream already began: the status is gone, so ending the connection is the only honest signal.
         ctx.res.destroy();

@@ -1,5 +1,4 @@
 import type { Context } from 'koa';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Conversation } from '../engine/conversation.ts';
 import { closestRules, findRule } from '../engine/match.ts';
 import { Pacer } from '../engine/pacing.ts';
@@ -9,6 +8,7 @@ import type { Rule, RuleSet } from '../engine/rules.ts';
 import { ApiError, configuredError } from '../http/errors.ts';
 import { SSE_HEADERS, writeEventStream, type StreamPlan } from '../http/sse.ts';
 import type { RequestState } from '../http/state.ts';
+import { stampProcessingTime, waitUnlessGone } from '../http/timing.ts';
 import type { ChatAdapter, MoreReply, ProviderDeps, ProviderRoute } from './provider.ts';
 
 /**
@@ -47,9 +47,6 @@ export function chatRoute<Request>(path: string, adapter: ChatAdapter<Request>):
       const chunkCount = replies.reduce((sum, r) => sum + contentChunkCount(r), 0);
       const outputTokens = replies.reduce((sum, r) => sum + openaiOutputTokens(r), 0);
       const { pacing, fault } = reply.delivery;
-      const stampTiming = () => {
-        if (state.provider.timingHeader) ctx.set(state.provider.timingHeader, String(Math.round(Number(process.hrtime.bigint() - state.startedAt) / 1e6)));
-      };
 
       if (!stream) {
         if (pacing?.simulateNonStream) {
@@ -62,7 +59,7 @@ export function chatRoute<Request>(path: string, adapter: ChatAdapter<Request>):
           return;
         }
         if (fault) throw new ApiError({ status: 500, kind: 'internal', message: fault.message });
-        stampTiming();
+        stampProcessingTime(ctx);
         ctx.body = adapter.renderJson(reply, conversation, request, others);
         return;
       }
@@ -77,7 +74,7 @@ export function chatRoute<Request>(path: string, adapter: ChatAdapter<Request>):
         // Read by the writer when the fault fires, so the frame can follow the frames already sent.
         plan.fault = { afterChunks: fault.afterChunks, mode: fault.mode, get errorFrame() { return adapter.renderStreamError(fault.message, frames); } };
       }
-      stampTiming();
+      stampProcessingTime(ctx);
       ctx.status = 200;
       ctx.respond = false;
       ctx.res.writeHead(200, { ...(ctx.response.headers as Record<string, string>), ...SSE_HEADERS });
@@ -118,19 +115,3 @@ function unmatched(rules: RuleSet, conversation: Conversation): ApiError {
   });
 }
 
-/** Waits, unless the client hangs up first (then the response is abandoned: false). */
-async function waitUnlessGone(ctx: Context, ms: number): Promise<boolean> {
-  if (ms <= 0) return true;
-  const gone = new AbortController();
-  const onClose = () => gone.abort();
-  ctx.res.once('close', onClose);
-  try {
-    await sleep(ms, undefined, { signal: gone.signal });
-    return true;
-  } catch {
-    ctx.respond = false;
-    return false;
-  } finally {
-    ctx.res.off('close', onClose);
-  }
-}

@@ -7,6 +7,7 @@ import { defaultModelProvider, type ModelSpec } from '../config/schema.ts';
 import type { RuleSet } from '../engine/rules.ts';
 import { ApiError, invalidRequest } from '../http/errors.ts';
 import type { RequestState } from '../http/state.ts';
+import { stampProcessingTime } from '../http/timing.ts';
 import type { ProviderRoute } from './provider.ts';
 
 export interface CatalogModel {
@@ -193,7 +194,7 @@ async function handle(ctx: Context, deps: Parameters<ProviderRoute['handle']>[1]
     ctx.body = anthropicModel(model);
     return;
   }
-  if (state.provider.timingHeader) ctx.set(state.provider.timingHeader, String(Math.round(Number(process.hrtime.bigint() - state.startedAt) / 1e6)));
+  stampProcessingTime(ctx);
   if (id === undefined) {
     ctx.body = { object: 'list', data: catalog.openai.map(openAiModel) };
     return;

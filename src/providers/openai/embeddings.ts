@@ -2,7 +2,6 @@
 // config's fixed ones; `dimensions`, `encoding_format` float/base64, every input shape, usage
 // counted with cl100k_base (the embedding models' tokenizer), errors in OpenAI's words.
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'koa';
 import { Ajv } from 'ajv';
 import { DEFAULT_EMBEDDING_DIMENSIONS, MAX_EMBEDDING_DIMENSIONS } from '../../config/schema.ts';
@@ -12,6 +11,7 @@ import type { Answer } from '../../engine/response.ts';
 import type { Rule, RuleSet } from '../../engine/rules.ts';
 import { ApiError, configuredError, invalidRequest } from '../../http/errors.ts';
 import type { RequestState } from '../../http/state.ts';
+import { stampProcessingTime, waitUnlessGone } from '../../http/timing.ts';
 import type { ProviderDeps, ProviderRoute } from '../provider.ts';
 import { countCl100k, decodeCl100k, loadCl100k } from './cl100k.ts';
 import { openAiValidationError } from './validation.ts';
@@ -254,26 +254,11 @@ async function handle(ctx: Context, deps: ProviderDeps): Promise<void> {
     return { object: 'embedding', index, embedding: body.encoding_format === 'base64' ? base64Embedding(vector) : vector };
   });
 
-  if (state.provider.timingHeader) ctx.set(state.provider.timingHeader, String(Math.round(Number(process.hrtime.bigint() - state.startedAt) / 1e6)));
+  stampProcessingTime(ctx);
   ctx.body = { object: 'list', data, model: body.model, usage: { prompt_tokens: total, total_tokens: total } };
 }
 
 const truncate = (text: string) => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
 
-/** Waits, unless the client hangs up first (then the response is abandoned: false). */
-async function waitUnlessGone(ctx: Context, ms: number): Promise<boolean> {
-  const gone = new AbortController();
-  const onClose = () => gone.abort();
-  ctx.res.once('close', onClose);
-  try {
-    await sleep(ms, undefined, { signal: gone.signal });
-    return true;
-  } catch {
-    ctx.respond = false;
-    return false;
-  } finally {
-    ctx.res.off('close', onClose);
-  }
-}
 
 export const embeddingsRoute: ProviderRoute = { method: 'POST', path: EMBEDDINGS, handle };

@@ -1,0 +1,31 @@
+import type { Context } from 'koa';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RequestState } from './state.ts';
+
+/** Milliseconds since the request arrived, to the microsecond. */
+export function elapsedMs(state: RequestState): number {
+  return Math.round((Number(process.hrtime.bigint() - state.startedAt) / 1e6) * 1000) / 1000;
+}
+
+/** Sets the owning provider's processing-time header (OpenAI's `openai-processing-ms`), if it has one. */
+export function stampProcessingTime(ctx: Context): void {
+  const state = ctx.state as RequestState;
+  if (state.provider.timingHeader) ctx.set(state.provider.timingHeader, String(Math.round(elapsedMs(state))));
+}
+
+/** Waits, unless the client hangs up first (then the response is abandoned: false). */
+export async function waitUnlessGone(ctx: Context, ms: number): Promise<boolean> {
+  if (ms <= 0) return true;
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  ctx.res.once('close', onClose);
+  try {
+    await sleep(ms, undefined, { signal: gone.signal });
+    return true;
+  } catch {
+    ctx.respond = false;
+    return false;
+  } finally {
+    ctx.res.off('close', onClose);
+  }
+}
