@@ -7,23 +7,9 @@ import OpenAI from 'openai';
 import { MAX_JOURNAL_PROMPT_CHARS } from '../../src/admin/journal.ts';
 import { post, startTestServer, type TestServer } from '../helpers/server.ts';
 import { admin, ANTHROPIC_MODEL, assertAdminError, listRules, OPENAI_MODEL, yamlConfig } from './support.ts';
+import type { JournalEntry } from '../../src/admin/journal.ts';
 
-interface Entry {
-  seq: number;
-  time: string;
-  method: string;
-  provider: string | null;
-  endpoint: string;
-  model: string | null;
-  prompt: string | null;
-  stream: boolean;
-  status: number;
-  matched: boolean;
-  ruleId: string | null;
-  durationMs: number;
-  request: { headers: Record<string, string>; body: unknown; bodyOmitted?: { bytes: number } };
-  promptTruncated?: { chars: number };
-}
+type Entry = JournalEntry;
 interface JournalPage {
   requests: Entry[];
   size: number;

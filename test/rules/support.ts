@@ -1,18 +1,9 @@
 // Small helpers shared by the rules tests: journal look-ups, sequence resets, deadlines.
 import assert from 'node:assert/strict';
+import type { JournalEntry } from '../../src/admin/journal.ts';
 
-export interface JournalRow {
-  seq: number;
-  provider: string | null;
-  endpoint: string;
-  model: string | null;
-  prompt: string | null;
-  stream: boolean;
-  status: number;
-  matched: boolean;
-  ruleId: string | null;
-  step: number | null;
-}
+/** A GET /admin/requests entry. */
+export type JournalRow = JournalEntry;
 
 /** Journal entries (oldest first) answered by one rule. */
 export async function journalOf(server: { url: string }, ruleId: string): Promise<JournalRow[]> {
