@@ -37,8 +37,24 @@ function snapToGraphemes(text: string, pieces: string[]): string[] {
   return out;
 }
 
+/**
+ * Token pieces cut from the text itself: decoded tokens only say where to cut. The decoder drops
+ * what it takes for a byte-order mark (a leading U+FEFF), so joining decoded tokens could lose a
+ * character; slicing the original cannot.
+ */
 function splitTokens(text: string): string[] {
-  const pieces = boundedPieces(text).flatMap((piece) => [...decodeGenerator(encode(piece, { disallowedSpecial: new Set() }))]);
+  const pieces: string[] = [];
+  let offset = 0;
+  for (const part of boundedPieces(text)) {
+    for (const decoded of decodeGenerator(encode(part, { disallowedSpecial: new Set() }))) {
+      if (decoded === '') continue;
+      const at = text.indexOf(decoded, offset);
+      if (at < 0) continue;
+      pieces.push(text.slice(offset, at + decoded.length));
+      offset = at + decoded.length;
+    }
+  }
+  if (offset < text.length) pieces.push(text.slice(offset));
   return snapToGraphemes(text, pieces);
 }
 
