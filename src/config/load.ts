@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { loadAll as parseYamlDocuments, YAMLException } from 'js-yaml';
 import { checkConfig } from './validate.ts';
 import type { ConfigFile } from './schema.ts';
@@ -9,9 +10,53 @@ export interface LoadedConfig {
   hash: string;
 }
 
+/** One thing wrong with a config file, for tools (`mockllm validate --json`). */
+export interface ConfigProblem {
+  file: string;
+  /** 1-based, when known. */
+  line?: number;
+  column?: number;
+  /** Dotted path of the offending key, e.g. `settings.match`; absent for problems with the whole file. */
+  path?: string;
+  message: string;
+}
+
 /** A config that cannot be used. The message names the file, the line or path, and what is wrong. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** The same problems, one per line of the message. */
+  readonly problems: ConfigProblem[];
+
+  constructor(message: string, problems?: ConfigProblem[]) {
+    super(message);
+    this.problems = problems ?? [{ file: '', message }];
+  }
+}
+
+/**
+ * Reads a config file, saying in words what is wrong when it cannot: a path that does not exist,
+ * a directory, a file it may not read. `hint` is added to the "no such file" message (the CLI
+ * says how to name another file).
+ */
+export function readConfigFile(path: string, hint?: string): string {
+  const problem = (message: string) => new ConfigError(message, [{ file: path, message }]);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw problem(`no such file: ${path}${hint ? `; ${hint}` : ''}`);
+    if (code === 'EACCES') throw problem(`${path}: permission denied: the config file cannot be read by this user`);
+    throw problem(`${path}: cannot read the config file: ${code ?? (error as Error).message}`);
+  }
+  if (isDirectory) throw problem(`${path} is a directory, not a config file; name the YAML file in it (e.g. ${path.replace(/\/+$/, '')}/responses.yml)`);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw problem(`${path}: permission denied: the config file cannot be read by this user`);
+    throw problem(`${path}: cannot read the config file: ${code ?? (error as Error).message}`);
+  }
 }
 
 export function hashText(text: string): string {
@@ -21,34 +66,38 @@ export function hashText(text: string): string {
 /** Pure: text in, validated config out (or a ConfigError). Reading the file is the caller's job. */
 export function parseConfig(text: string, file: string): LoadedConfig {
   const hash = hashText(text);
-  if (text.trim() === '') throw new ConfigError(`${file}: the file is empty; expected a mapping with "responses"`);
+  const whole = (message: string) => new ConfigError(`${file}: ${message}`, [{ file, message }]);
+  if (text.trim() === '') throw whole('the file is empty; expected a mapping with "responses"');
   let docs: unknown[];
   try {
     docs = parseYamlDocuments(text, { filename: file });
   } catch (error) {
     if (error instanceof YAMLException && error.mark) {
-      throw new ConfigError(`${file}:${error.mark.line + 1}:${error.mark.column + 1}: invalid YAML: ${error.reason}`);
+      const { line, column } = error.mark;
+      throw new ConfigError(`${file}:${line + 1}:${column + 1}: invalid YAML: ${error.reason}`, [
+        { file, line: line + 1, column: column + 1, message: `invalid YAML: ${error.reason}` },
+      ]);
     }
-    throw new ConfigError(`${file}: invalid YAML: ${(error as Error).message}`);
+    throw whole(`invalid YAML: ${(error as Error).message}`);
   }
   // A file whose every line is commented out is valid YAML with no document; js-yaml's `load`
   // would call it invalid YAML, which sends the reader looking for a syntax error that is not there.
-  if (docs.length === 0) throw new ConfigError(`${file}: the file holds only comments; expected a mapping with "responses"`);
-  if (docs.length > 1) throw new ConfigError(`${file}: invalid YAML: expected one document, found ${docs.length} (separated by "---")`);
+  if (docs.length === 0) throw whole('the file holds only comments; expected a mapping with "responses"');
+  if (docs.length > 1) throw whole(`invalid YAML: expected one document, found ${docs.length} (separated by "---")`);
   const doc = docs[0];
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     // typeof null is 'object': name it, or "must be a mapping, got object" contradicts itself.
     const got = doc === null ? 'null (an empty document)' : Array.isArray(doc) ? 'a list' : typeof doc;
-    throw new ConfigError(`${file}: the document must be a mapping with "responses", got ${got}`);
+    throw whole(`the document must be a mapping with "responses", got ${got}`);
   }
   const problems = checkConfig(doc);
   if (problems.length > 0) {
-    const lines = problems.map((p) => {
+    const found: ConfigProblem[] = problems.map((p) => {
       const line = lineOfPath(text, p.segments);
-      const where = line ? `${file}:${line}` : file;
-      return `${where}: ${p.path || '(document)'} ${p.message}`;
+      return { file, ...(line ? { line } : {}), path: p.path, message: `${p.path || '(document)'} ${p.message}` };
     });
-    throw new ConfigError(lines.join('\n'));
+    const lines = found.map((p) => `${p.line ? `${file}:${p.line}` : file}: ${p.message}`);
+    throw new ConfigError(lines.join('\n'), found);
   }
   return { doc: doc as ConfigFile, hash };
 }

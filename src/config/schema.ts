@@ -96,6 +96,11 @@ export interface RuleSpec {
   id?: string;
   /** Higher wins; default 0. */
   priority?: number;
+  /**
+   * Every condition given must hold; `{}` matches everything. A file rule may leave it out (a
+   * catch-all): validation fills in `{}`, so a validated rule always has one. The admin API
+   * requires it, so that a body missing its conditions is not taken for a catch-all.
+   */
   match: MatchSpec;
   response: ResponseSpec;
 }
@@ -282,7 +287,7 @@ export const matchSchema = {
 export const ruleSchema = {
   $id: 'urn:mockllm:rule',
   type: 'object',
-  required: ['match', 'response'],
+  required: ['response'],
   additionalProperties: false,
   properties: {
     id: ruleIdSchema,
