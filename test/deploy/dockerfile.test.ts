@@ -1,5 +1,5 @@
 // Static policy for the Dockerfile and .dockerignore. No Docker engine here, so this checks what
-// can be known without one; image-build.test.ts then replays the build itself.
+// can be known without one; image-build.slow.ts (npm run test:image) then replays the build itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
