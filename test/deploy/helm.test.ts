@@ -1,18 +1,18 @@
-// The Helm chart, rendered offline (helm-lite) for the default values and with every optional
+// The Helm chart, rendered offline (helm, or helm-lite; skipped with the reason when neither is there) for the default values and with every optional
 // feature switched on; each rendered document validated with kubernetes-models, then the wiring
 // asserted: selectors, probes, ports, the ConfigMap mount, the security context, reload strategy.
 // values.yaml and a set of bad values files are checked against values.schema.json (helm-lite
 // does not apply the schema; Helm does at install time).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { delimiter, join, posix } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { load } from 'js-yaml';
 import { REPO } from './support/dockerfile.ts';
-import { CHART, helmTemplate, mergeValues, only, render, validateDoc, type DeploymentDoc, type K8sDoc, type ServiceDoc } from './support/helm.ts';
+import { CHART, findHelmRenderer, HELM, HELM_SKIP, helmTemplate, mergeValues, only, render, validateDoc, type DeploymentDoc, type K8sDoc, type ServiceDoc } from './support/helm.ts';
 
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
 const valuesText = readFileSync(join(CHART, 'values.yaml'), 'utf8');
@@ -222,7 +222,26 @@ test('values.schema.json accepts values.yaml and the feature scenarios, and reje
   }
 });
 
-test('default values: Deployment, Service and ConfigMap only, valid and wired; hot reload, so no checksum annotation', async () => {
+test('the chart renderer is helm on PATH, else helm-lite beside the repository, else none (and the rendering tests skip)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mockllm-renderer-'));
+  try {
+    const bin = join(dir, 'bin');
+    const lite = join(dir, 'helm-template');
+    await mkdir(bin);
+    await writeFile(join(bin, 'helm'), '#!/bin/sh\n', { mode: 0o755 });
+    await writeFile(lite, '#!/bin/sh\n', { mode: 0o755 });
+    assert.deepEqual(findHelmRenderer(`${join(dir, 'empty')}${delimiter}${bin}`, lite), { command: join(bin, 'helm'), args: ['template'], label: `helm template (${join(bin, 'helm')})` });
+    assert.deepEqual(findHelmRenderer(join(dir, 'empty'), lite), { command: lite, args: [], label: `helm-lite (${lite})` });
+    assert.equal(findHelmRenderer(join(dir, 'empty'), join(dir, 'missing')), null);
+    await chmod(join(bin, 'helm'), 0o644);
+    assert.equal(findHelmRenderer(bin, join(dir, 'missing')), null, 'a helm that is not executable does not count');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  t.diagnostic(HELM ? `rendering with ${HELM.label}` : `rendering tests skipped: ${HELM_SKIP}`);
+});
+
+test('default values: Deployment, Service and ConfigMap only, valid and wired; hot reload, so no checksum annotation', { skip: HELM_SKIP }, async () => {
   const docs = await render();
   assert.deepEqual(docs.map((d) => d.kind).sort(), ['ConfigMap', 'Deployment', 'Service']);
   const { deployment, env } = assertCommon(docs);
@@ -239,7 +258,7 @@ test('default values: Deployment, Service and ConfigMap only, valid and wired; h
   await serverAccepts(cm.data['responses.yml']!);
 });
 
-test('adminToken.value: a Secret, fed to MOCKLLM_ADMIN_TOKEN, and a checksum so a new token rolls the pods', async () => {
+test('adminToken.value: a Secret, fed to MOCKLLM_ADMIN_TOKEN, and a checksum so a new token rolls the pods', { skip: HELM_SKIP }, async () => {
   const docs = await render({ values: SCENARIOS.secret });
   const { deployment, env } = assertCommon(docs);
   const secret = only<K8sDoc & { data: Record<string, string>; type: string }>(docs, 'Secret');
@@ -251,14 +270,14 @@ test('adminToken.value: a Secret, fed to MOCKLLM_ADMIN_TOKEN, and a checksum so 
   assert.equal(deployment.spec.template.metadata.annotations?.['checksum/config'], undefined);
 });
 
-test('adminToken.existingSecret: no Secret rendered, the named one referenced', async () => {
+test('adminToken.existingSecret: no Secret rendered, the named one referenced', { skip: HELM_SKIP }, async () => {
   const docs = await render({ values: SCENARIOS.existingSecret });
   const { env } = assertCommon(docs);
   assert.equal(docs.filter((d) => d.kind === 'Secret').length, 0);
   assert.deepEqual(env.MOCKLLM_ADMIN_TOKEN?.valueFrom?.secretKeyRef, { name: 'team-mockllm-admin', key: 'token' });
 });
 
-test('config.existingConfigMap: no ConfigMap rendered, the named one mounted whole, MOCKLLM_CONFIG on its key', async () => {
+test('config.existingConfigMap: no ConfigMap rendered, the named one mounted whole, MOCKLLM_CONFIG on its key', { skip: HELM_SKIP }, async () => {
   const docs = await render({ values: SCENARIOS.existingConfigMap });
   const { deployment, env } = assertCommon(docs);
   assert.equal(docs.filter((d) => d.kind === 'ConfigMap').length, 0);
@@ -271,7 +290,7 @@ test('config.existingConfigMap: no ConfigMap rendered, the named one mounted who
   assert.match(refused.stderr, /reloadStrategy=rollout needs the chart-managed ConfigMap/);
 });
 
-test('ingress.enabled: a valid Ingress routing to the Service\'s http port', async () => {
+test('ingress.enabled: a valid Ingress routing to the Service\'s http port', { skip: HELM_SKIP }, async () => {
   const docs = await render({ values: SCENARIOS.ingress });
   const { service } = assertCommon(docs);
   const ingress = only<K8sDoc & { spec: { ingressClassName?: string; tls?: unknown[]; rules: { host: string; http: { paths: { path: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[] } }[] } }>(docs, 'Ingress');
@@ -283,7 +302,7 @@ test('ingress.enabled: a valid Ingress routing to the Service\'s http port', asy
   assert.ok(service.spec.ports.some((p) => (backend.port.name ? p.name === backend.port.name : p.port === backend.port.number)), 'the backend port exists on the Service');
 });
 
-test('metrics.serviceMonitor.enabled: a valid ServiceMonitor selecting the Service and scraping /metrics on a named port', async () => {
+test('metrics.serviceMonitor.enabled: a valid ServiceMonitor selecting the Service and scraping /metrics on a named port', { skip: HELM_SKIP }, async () => {
   const docs = await render({ values: SCENARIOS.serviceMonitor });
   const { service } = assertCommon(docs);
   const sm = only<K8sDoc & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; path: string; interval: string; scrapeTimeout: string }[] } }>(docs, 'ServiceMonitor');
@@ -296,7 +315,7 @@ test('metrics.serviceMonitor.enabled: a valid ServiceMonitor selecting the Servi
   assert.equal(sm.metadata.labels?.release, 'kube-prometheus-stack', 'extra labels reach the ServiceMonitor (Prometheus selects on them)');
 });
 
-test('config.reloadStrategy rollout: a checksum/config annotation that follows the answers', async () => {
+test('config.reloadStrategy rollout: a checksum/config annotation that follows the answers', { skip: HELM_SKIP }, async () => {
   const docs = await render({ values: SCENARIOS.rollout });
   const { deployment } = assertCommon(docs);
   const checksum = deployment.spec.template.metadata.annotations?.['checksum/config'] ?? '';
@@ -309,7 +328,7 @@ test('config.reloadStrategy rollout: a checksum/config annotation that follows t
   assert.equal(only<DeploymentDoc>(same, 'Deployment').spec.template.metadata.annotations?.['checksum/config'], checksum, 'stable when nothing changed');
 });
 
-test('the chart ships the image\'s default answers: files/responses.yml is config/responses.yml; a section left unset keeps them', async () => {
+test('the chart ships the image\'s default answers: files/responses.yml is config/responses.yml; a section left unset keeps them', { skip: HELM_SKIP }, async () => {
   assert.equal(
     readFileSync(join(CHART, 'files/responses.yml'), 'utf8'),
     readFileSync(join(REPO, 'config/responses.yml'), 'utf8'),
@@ -323,7 +342,7 @@ test('the chart ships the image\'s default answers: files/responses.yml is confi
   assert.deepEqual(file.settings, { strict: true });
 });
 
-test('replicaCount, settings and custom responses render through; everything switched on at once still validates', async () => {
+test('replicaCount, settings and custom responses render through; everything switched on at once still validates', { skip: HELM_SKIP }, async () => {
   const replicas = await render({ values: SCENARIOS.replicas });
   assert.equal(assertCommon(replicas).deployment.spec.replicas, 3);
   const settings = await render({ values: SCENARIOS.settings });
@@ -345,7 +364,7 @@ test('replicaCount, settings and custom responses render through; everything swi
   assert.deepEqual(all.map((d) => d.kind).sort(), ['ConfigMap', 'Deployment', 'Ingress', 'Secret', 'Service', 'ServiceMonitor']);
 });
 
-test('names: a release already called mockllm is not doubled, and overrides keep selectors consistent', async () => {
+test('names: a release already called mockllm is not doubled, and overrides keep selectors consistent', { skip: HELM_SKIP }, async () => {
   const plain = await render({ release: 'mockllm' });
   assert.equal(only(plain, 'Deployment').metadata.name, 'mockllm');
   const overridden = await render({ release: 'r1', values: { fullnameOverride: 'llm-double', nameOverride: 'fake-llm' } });
@@ -355,7 +374,7 @@ test('names: a release already called mockllm is not doubled, and overrides keep
   assert.equal(deployment.spec.selector.matchLabels?.['app.kubernetes.io/name'], 'fake-llm');
 });
 
-test('NOTES.txt renders: base URLs for both SDKs, the admin token, and the replicas caveat', async () => {
+test('NOTES.txt renders: base URLs for both SDKs, the admin token, and the replicas caveat', { skip: HELM_SKIP }, async () => {
   // helm-lite, like `helm template`, skips NOTES.txt; a copy under another name renders like any template.
   const dir = await mkdtemp(join(tmpdir(), 'mockllm-notes-'));
   try {
@@ -384,7 +403,7 @@ test('NOTES.txt renders: base URLs for both SDKs, the admin token, and the repli
   }
 });
 
-test('the chart has no leftovers: every template file renders something under some scenario', async () => {
+test('the chart has no leftovers: every template file renders something under some scenario', { skip: HELM_SKIP }, async () => {
   const rendered = new Set<string>();
   for (const values of [{}, ...Object.values(SCENARIOS)]) {
     const result = await helmTemplate({ values });

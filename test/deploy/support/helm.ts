@@ -1,11 +1,14 @@
-// Renders the chart offline with helm-lite (../shared/tools: Helm itself cannot be installed on
-// this machine) and validates what comes out with the kubernetes-models schemas.
+// Renders the chart offline and validates what comes out with the kubernetes-models schemas. The
+// renderer is `helm` when it is on PATH (`helm template`), else helm-lite's `helm-template` in
+// ../shared/tools/helm-lite beside the repository when that is present; with neither, the tests
+// that render are skipped and say why (HELM_SKIP), so that a fresh clone's `npm test` depends on
+// nothing outside the repository.
 
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { dump, loadAll } from 'js-yaml';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -16,7 +19,43 @@ import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitorin
 import { REPO } from './dockerfile.ts';
 
 export const CHART = join(REPO, 'helm/mockllm');
-export const HELM_TEMPLATE = resolve(REPO, '../shared/tools/helm-lite/helm-template');
+/** helm-lite's renderer, when the repository sits beside a shared/ folder that has it. */
+export const HELM_LITE = resolve(REPO, '../shared/tools/helm-lite/helm-template');
+
+export interface HelmRenderer {
+  /** The executable and the arguments before `RELEASE CHART`. */
+  command: string;
+  args: string[];
+  /** For diagnostics: which renderer the tests used. */
+  label: string;
+}
+
+const isExecutable = (path: string) => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** `helm` on PATH, else helm-lite beside the repository, else null. */
+export function findHelmRenderer(path = process.env.PATH ?? '', helmLite = HELM_LITE): HelmRenderer | null {
+  for (const dir of path.split(delimiter)) {
+    if (dir === '') continue;
+    const helm = join(dir, 'helm');
+    if (isExecutable(helm)) return { command: helm, args: ['template'], label: `helm template (${helm})` };
+  }
+  if (existsSync(helmLite) && isExecutable(helmLite)) return { command: helmLite, args: [], label: `helm-lite (${helmLite})` };
+  return null;
+}
+
+export const HELM = findHelmRenderer();
+
+/** Why the rendering tests are skipped, or undefined when they can run: pass as `{ skip: HELM_SKIP }`. */
+export const HELM_SKIP: string | undefined = HELM
+  ? undefined
+  : `no chart renderer: put helm on PATH (https://helm.sh/docs/intro/install/) or helm-lite at ${HELM_LITE}`;
 
 export interface K8sDoc {
   apiVersion: string;
@@ -43,17 +82,17 @@ export interface RenderOptions {
 
 /** `helm template RELEASE CHART -f values.yaml`, exit code and all (a failed render is a result, not a throw). */
 export async function helmTemplate(options: RenderOptions = {}): Promise<RenderResult> {
-  if (!existsSync(HELM_TEMPLATE)) throw new Error(`helm-lite not found at ${HELM_TEMPLATE}; the chart tests need it (see shared/tools/README.md)`);
+  if (!HELM) throw new Error(HELM_SKIP);
   const dir = await mkdtemp(join(tmpdir(), 'mockllm-helm-'));
   try {
-    const args = [options.release ?? 'test', options.chart ?? CHART, '-n', options.namespace ?? 'mock'];
+    const args = [...HELM.args, options.release ?? 'test', options.chart ?? CHART, '-n', options.namespace ?? 'mock'];
     if (options.values) {
       const file = join(dir, 'values.yaml');
       await writeFile(file, dump(options.values));
       args.push('-f', file);
     }
     const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      execFile(HELM_TEMPLATE, args, { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 }, (error, stdout, stderr) => {
+      execFile(HELM.command, args, { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 }, (error, stdout, stderr) => {
         done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
       });
     });
