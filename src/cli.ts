@@ -1,24 +1,22 @@
 #!/usr/bin/env node
+// The `mockllm` command. Help, version and argument errors are answered from this file and
+// ./cli/usage.ts alone: the server and its dependencies are imported (dynamically) only once the
+// arguments say a server is wanted, so `mockllm --help` returns at once.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError } from './config/load.ts';
-import { startServer, type RunningServer } from './server.ts';
-
-const USAGE = `Usage: mockllm [--config PATH] [--port N] [--host H] [--log-level L]
-
-  --config PATH     YAML config file (env MOCKLLM_CONFIG; default config/responses.yml)
-  --port N          port to listen on (env PORT; default 8000; 0 picks a free port)
-  --host H          address to bind (env HOST; default 127.0.0.1)
-  --log-level L     fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL; default info)
-  --strict          reject what the real APIs reject (env MOCKLLM_STRICT=1)
-  --admin-token T   require "Authorization: Bearer T" on /admin/* (env MOCKLLM_ADMIN_TOKEN)
-  --no-admin        remove the admin API entirely
-  --shutdown-grace-ms N
-                    on SIGTERM, how long in-flight requests may finish (env MOCKLLM_SHUTDOWN_GRACE_MS; default 10000)
-  -h, --help        show this help
-`;
+import { INFO_FLAGS, SERVE_FLAGS, USAGE, VALIDATE_FLAGS, VALIDATE_USAGE } from './cli/usage.ts';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 type Level = (typeof LEVELS)[number];
+const FORMATS = ['json', 'pretty'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** Where the working directory's config is looked for when neither --config nor MOCKLLM_CONFIG names one. */
+const LOCAL_CONFIG = 'config/responses.yml';
+
+// This file is src/cli.ts, or dist/cli.js once built: either way the package root is one up.
+const PACKAGE_ROOT = new URL('../', import.meta.url);
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`mockllm: ${message}\n`);
@@ -32,28 +30,58 @@ function parseFlag(value: string | undefined): boolean | undefined {
   return fail(`MOCKLLM_STRICT must be 1 or 0, got "${value}"`);
 }
 
-async function main(): Promise<void> {
-  let values;
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(args: string[], flags: T, usage: string, positionals: boolean) {
+  const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) => [name, spec.short ? { type: spec.type, short: spec.short } : { type: spec.type }]));
   try {
-    ({ values } = parseArgs({
-      options: {
-        config: { type: 'string' },
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'log-level': { type: 'string' },
-        strict: { type: 'boolean' },
-        'admin-token': { type: 'string' },
-        'no-admin': { type: 'boolean' },
-        'shutdown-grace-ms': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
+    return parseArgs({ args, options, strict: true, allowPositionals: positionals }) as {
+      values: { [K in keyof T]?: T[K]['type'] extends 'string' ? string : boolean };
+      positionals: string[];
+    };
   } catch (error) {
-    fail(`${(error as Error).message}\n\n${USAGE}`);
+    return fail(`${(error as Error).message}\n\n${usage}`);
   }
+}
+
+async function validateCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, VALIDATE_FLAGS, VALIDATE_USAGE, true);
+  if (values.help) {
+    process.stdout.write(VALIDATE_USAGE);
+    return;
+  }
+  if (positionals.length === 0) fail(`validate needs at least one config file\n\n${VALIDATE_USAGE}`);
+  const { validateFiles, formatReport } = await import('./cli/validate.ts');
+  const report = validateFiles(positionals);
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  process.exitCode = report.valid ? 0 : 1;
+}
+
+/** The words for a failed listen, naming the flag that fixes it. */
+function listenProblem(error: NodeJS.ErrnoException, host: string, port: number): string | undefined {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `port ${port} on ${host} is already in use (another server, perhaps another mockllm, is listening there); stop it, or pick another port with --port N (--port 0 picks a free one)`;
+    case 'EACCES':
+      return `not allowed to listen on port ${port} on ${host} (ports below 1024 need privileges); pick another port with --port N`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${host}: this machine has no such address; pass --host with one of its addresses (127.0.0.1, or 0.0.0.0 for all)`;
+    default:
+      return undefined;
+  }
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parse(args, { ...SERVE_FLAGS, ...INFO_FLAGS }, USAGE, false);
   if (values.help) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   // An empty variable counts as unset (as MOCKLLM_STRICT and MOCKLLM_ADMIN_TOKEN already do):
@@ -64,13 +92,45 @@ async function main(): Promise<void> {
   if (!/^\d+$/.test(portText) || port > 65535) fail(`invalid port "${portText}"`);
   const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as Level;
   if (!LEVELS.includes(logLevel)) fail(`invalid log level "${logLevel}"; use one of ${LEVELS.join(', ')}`);
+  const logFormat = (values['log-format'] ?? env.MOCKLLM_LOG_FORMAT) as Format | undefined;
+  if (logFormat !== undefined && !FORMATS.includes(logFormat)) fail(`invalid log format "${logFormat}"; use json or pretty`);
   const graceText = values['shutdown-grace-ms'] ?? env.MOCKLLM_SHUTDOWN_GRACE_MS ?? '10000';
   if (!/^\d+$/.test(graceText)) fail(`invalid shutdown grace "${graceText}": give milliseconds`);
+  const host = values.host ?? env.HOST ?? '127.0.0.1';
+
+  // The config: --config, else MOCKLLM_CONFIG, else ./config/responses.yml when there is one (npm
+  // start in a clone), else the default config shipped in the package (npx mockllm anywhere).
+  const named = values.config !== undefined ? { path: values.config, by: '--config' } : env.MOCKLLM_CONFIG ? { path: env.MOCKLLM_CONFIG, by: 'MOCKLLM_CONFIG' } : undefined;
+  const bundled = named === undefined && !existsSync(LOCAL_CONFIG);
+  const configPath = named?.path ?? (bundled ? fileURLToPath(new URL(LOCAL_CONFIG, PACKAGE_ROOT)) : LOCAL_CONFIG);
+
+  const [{ ConfigError, readConfigFile }, { createLogger, defaultLogFormat, LogSink, wantsColors }] = await Promise.all([
+    import('./config/load.ts'),
+    import('./observability/logger.ts'),
+  ]);
+  // Say in words what is wrong with the path before anything else happens (the server's own
+  // message for an unreadable file is written for reloads, where the last good config serves on).
+  try {
+    readConfigFile(configPath, named?.by === 'MOCKLLM_CONFIG' ? 'MOCKLLM_CONFIG names it; set MOCKLLM_CONFIG or pass --config to an existing file' : `pass --config or create ${LOCAL_CONFIG}`);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, 1);
+    throw error;
+  }
+
+  const sink = new LogSink({ format: logFormat ?? defaultLogFormat(process.stdout), colors: wantsColors(process.stdout) });
+  const logger = createLogger(logLevel, sink);
+  // Lines logged during start-up are held back until the server listens, so that when it cannot
+  // (the port is taken), the line saying so is the first thing printed.
+  sink.hold();
+  if (bundled) logger.info({ path: configPath }, `no ${LOCAL_CONFIG} in ${process.cwd()}: serving the default config bundled with mockllm (pass --config to serve yours)`);
+
+  const { startServer } = await import('./server.ts');
+  type Running = Awaited<ReturnType<typeof startServer>>;
 
   // Signal handlers go in before start-up: the server answers HTTP (and logs 'mockllm listening')
   // before startServer returns, and a SIGTERM with no handler yet would kill the process outright
   // instead of exiting 0. A signal during start-up is acted on once the server is up.
-  let running: RunningServer | undefined;
+  let running: Running | undefined;
   let pending: NodeJS.Signals | undefined;
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -98,21 +158,31 @@ async function main(): Promise<void> {
 
   try {
     running = await startServer({
-      configPath: values.config ?? env.MOCKLLM_CONFIG ?? 'config/responses.yml',
+      configPath,
       port,
-      host: values.host ?? env.HOST ?? '127.0.0.1',
+      host,
       logLevel,
+      logger,
       strict: values.strict ? true : parseFlag(env.MOCKLLM_STRICT),
       adminToken: values['admin-token'] ?? (env.MOCKLLM_ADMIN_TOKEN || undefined),
       adminDisabled: values['no-admin'] === true,
       shutdownGraceMs: Number(graceText),
     });
   } catch (error) {
-    if (error instanceof ConfigError) fail(`invalid config: ${error.message}`, 1);
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') fail(`cannot listen: ${(error as Error).message}`, 1);
+    if (error instanceof ConfigError) {
+      sink.release();
+      fail(`invalid config: ${error.message}`, 1);
+    }
+    const problem = listenProblem(error as NodeJS.ErrnoException, host, port);
+    if (problem !== undefined) {
+      process.stderr.write(`mockllm: ${problem}\n`);
+      sink.release();
+      process.exit(1);
+    }
+    sink.release();
     throw error;
   }
+  sink.release();
 
   if (pending) {
     stopping = false;
@@ -120,4 +190,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const [first, ...rest] = process.argv.slice(2);
+if (first === 'validate') await validateCommand(rest);
+else await serve(process.argv.slice(2));

@@ -15,3 +15,113 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Dest
   };
   return destination ? pino(options, destination) : pino(options);
 }
+
+/** `json`: one JSON object per line (pino's own format); `pretty`: one readable line per entry. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** Readable lines for a person at a terminal, JSON for everything else (files, pipes, collectors). */
+export function defaultLogFormat(stream: { isTTY?: boolean } = process.stdout): LogFormat {
+  return stream.isTTY === true ? 'pretty' : 'json';
+}
+
+/**
+ * Whether pretty lines get colours. Node's `hasColors()` on a terminal stream honours NO_COLOR
+ * and FORCE_COLOR (https://nodejs.org/api/tty.html#writestreamhascolorscount-env); a stream that
+ * is not a terminal gets colours only when FORCE_COLOR asks for them.
+ */
+export function wantsColors(stream: { isTTY?: boolean; hasColors?: () => boolean } = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (stream.isTTY === true && typeof stream.hasColors === 'function') return stream.hasColors();
+  const force = env.FORCE_COLOR;
+  return force !== undefined && force !== '0' && force !== 'false';
+}
+
+export interface LogSinkOptions {
+  format: LogFormat;
+  /** Colour pretty lines (ignored for JSON). */
+  colors?: boolean;
+  /** Where lines go; default: stdout, written synchronously (pino.destination, as pino's default). */
+  destination?: { write(text: string): unknown };
+}
+
+/**
+ * The CLI's log destination: pino writes JSON lines into it, and it passes them on as they are or
+ * reformats them for a person. It runs in the logging thread and writes synchronously, so no line
+ * is lost when the process exits and lines keep their order with stderr.
+ *
+ * `hold()` keeps lines back until `release()`: the CLI holds them during start-up, so that when
+ * the port is taken the line saying so comes first, before the lines logged while getting there.
+ */
+export class LogSink implements DestinationStream {
+  readonly format: LogFormat;
+  readonly #colors: boolean;
+  readonly #out: { write(text: string): unknown };
+  #held: string[] | undefined;
+
+  constructor(options: LogSinkOptions) {
+    this.format = options.format;
+    this.#colors = options.colors === true;
+    this.#out = options.destination ?? pino.destination({ dest: 1, sync: true });
+  }
+
+  write(line: string): void {
+    const text = this.format === 'pretty' ? formatPretty(line, this.#colors) : line;
+    if (this.#held) this.#held.push(text);
+    else this.#out.write(text);
+  }
+
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Writes the lines held back, in order, and stops holding. */
+  release(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held && held.length > 0) this.#out.write(held.join(''));
+  }
+}
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+// ANSI SGR colour codes (ECMA-48): grey, cyan, green, yellow, red, magenta.
+const LEVEL_COLORS: Record<number, string> = { 10: '90', 20: '36', 30: '32', 40: '33', 50: '31', 60: '35' };
+/** Fields every line carries, or that the line's layout already shows. */
+const OMITTED = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname', 'err']);
+
+const paint = (colors: boolean, code: string, text: string) => (colors ? `\u001b[${code}m${text}\u001b[0m` : text);
+
+/**
+ * One pino JSON line as a person reads it:
+ *   `12:03:04.567 INFO  mockllm listening url=http://127.0.0.1:8000 host=127.0.0.1 port=8000`
+ * Other fields follow as key=value (strings unquoted when they have no spaces, objects as JSON);
+ * an error's stack follows on its own indented lines. A line that is not JSON passes through.
+ */
+export function formatPretty(line: string, colors = false): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line.endsWith('\n') ? line : `${line}\n`;
+  }
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return line.endsWith('\n') ? line : `${line}\n`;
+  const level = typeof entry.level === 'number' ? entry.level : 30;
+  const name = (LEVEL_NAMES[level] ?? `L${level}`).padEnd(5);
+  const time = typeof entry.time === 'string' ? entry.time.slice(11, 23) : typeof entry.time === 'number' ? new Date(entry.time).toISOString().slice(11, 23) : '';
+  const parts = [paint(colors, '2', time), paint(colors, LEVEL_COLORS[level] ?? '0', name), paint(colors, '1', String(entry.msg ?? ''))];
+  for (const [key, value] of Object.entries(entry)) {
+    if (OMITTED.has(key) || value === undefined) continue;
+    parts.push(`${paint(colors, '2', `${key}=`)}${prettyValue(value)}`);
+  }
+  let text = parts.filter((part) => part !== '').join(' ');
+  const err = entry.err as { type?: string; message?: string; stack?: string } | undefined;
+  if (err && typeof err === 'object') {
+    const detail = typeof err.stack === 'string' ? err.stack : `${err.type ?? 'Error'}: ${err.message ?? ''}`;
+    text += `\n${detail.replace(/^/gm, '    ')}`;
+  }
+  return `${text}\n`;
+}
+
+function prettyValue(value: unknown): string {
+  if (typeof value === 'string') return value !== '' && !/[\s"=]/.test(value) ? value : JSON.stringify(value);
+  return JSON.stringify(value) ?? String(value);
+}
