@@ -1,4 +1,4 @@
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { LevelWithSilent } from 'pino';
 import { isAdminPath } from './admin/index.ts';
@@ -14,10 +14,16 @@ import { Metrics } from './observability/metrics.ts';
 import { anthropic } from './providers/anthropic/index.ts';
 import { openai } from './providers/openai/index.ts';
 
-export interface ServerOptions {
-  configPath: string;
-  port: number;
-  host: string;
+export interface MockServerOptions {
+  /**
+   * The config: a path to a YAML file, or an object of exactly the file's shape (validated with the
+   * file's messages, named `<inline config>`). `configPath` is the older spelling of a path; one of
+   * the two is required.
+   */
+  config?: string | object;
+  configPath?: string;
+  /** Follow the file: reload on change, with a safety poll (default true; an inline config never watches). */
+  watch?: boolean;
   logLevel?: LevelWithSilent;
   logger?: Logger;
   strict?: boolean;
@@ -25,37 +31,57 @@ export interface ServerOptions {
   adminToken?: string;
   /** Remove the admin API entirely (--no-admin). */
   adminDisabled?: boolean;
-  /** How long in-flight requests may run after close() before their sockets are cut. */
-  shutdownGraceMs?: number;
+  /** Warn at start-up when the admin API needs no token (default true; the library turns it off on loopback). */
+  warnOpenAdmin?: boolean;
   /** Config watcher timings (tests shorten the safety poll). */
   reloadDebounceMs?: number;
   reloadPollMs?: number;
+  /** How long a reload that read an unfinished-looking file waits before reading it again (default 100). */
+  reloadSettleMs?: number;
 }
 
-export interface RunningServer {
-  url: string;
+export interface ServerOptions extends MockServerOptions {
   port: number;
-  server: Server;
+  host: string;
+  /** How long in-flight requests may run after close() before their sockets are cut. */
+  shutdownGraceMs?: number;
+}
+
+/** Everything a server needs, except the listening socket: a request listener for any HTTP server. */
+export interface MockServer {
+  /** A request listener for node:http (or any framework that hands over Node's req and res). */
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
   store: RuleStore;
   journal: Journal;
   metrics: Metrics;
   lifecycle: Lifecycle;
   config: ConfigSource;
   logger: Logger;
+  /** Stops the config watcher (idempotent). Sockets belong to whoever listens. */
   close(): Promise<void>;
 }
 
-/** Loads the config (throwing a ConfigError if it is unusable), starts listening and watching. */
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
+export interface RunningServer extends MockServer {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Loads the config (throwing a ConfigError if it is unusable) and starts watching it; does not listen. */
+export async function createMockServer(options: MockServerOptions): Promise<MockServer> {
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info');
+  const given = options.config ?? options.configPath;
+  if (given === undefined) throw new TypeError('startServer needs a config: a path or an object');
   let store: RuleStore | undefined;
   let journal: Journal | undefined;
   const metrics = new Metrics({ ruleCounts: () => store!.counts() });
   const config = new ConfigSource({
-    path: options.configPath,
+    ...(typeof given === 'string' ? { path: given } : { inline: given }),
     logger,
     debounceMs: options.reloadDebounceMs,
     pollMs: options.reloadPollMs,
+    settleMs: options.reloadSettleMs,
     onLoad: (loaded) => {
       const baseline = baselineFromConfig(loaded.doc);
       if (store) store.replaceBaseline(baseline);
@@ -71,7 +97,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   logger.info({ path: config.path, entries: rules.current.rules.length }, 'config loaded');
 
   const adminDisabled = options.adminDisabled === true || !rules.current.settings.adminEnabled;
-  if (!adminDisabled && options.adminToken === undefined && rules.current.settings.adminToken === undefined) {
+  if (options.warnOpenAdmin !== false && !adminDisabled && options.adminToken === undefined && rules.current.settings.adminToken === undefined) {
     logger.warn('the admin API (/admin/*) is open to anyone who can reach this port: set MOCKLLM_ADMIN_TOKEN to require a token');
   }
   const lifecycle: Lifecycle = { ready: true };
@@ -86,18 +112,36 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     adminToken: options.adminToken,
     adminDisabled: options.adminDisabled,
   });
-  const server = createServer(app.callback());
+  if (options.watch !== false) await config.watch();
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      lifecycle.ready = false;
+      await config.close();
+    })());
+  return { handler: app.callback(), store: rules, journal: journal!, metrics, lifecycle, config, logger, close };
+}
+
+/** Loads the config (throwing a ConfigError if it is unusable), starts listening and watching. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const core = await createMockServer(options);
+  const { logger, lifecycle } = core;
+  const server = createServer(core.handler);
   // Clients that keep connections alive (every SDK) would otherwise hold close() open.
   server.keepAliveTimeout = 5000;
   server.on('clientError', answerClientError);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  await config.watch();
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
@@ -107,7 +151,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const close = () =>
     (closing ??= (async () => {
       lifecycle.ready = false;
-      await config.close();
+      await core.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
@@ -116,7 +160,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger.info('mockllm stopped');
     })());
 
-  return { url, port, server, store: rules, journal: journal!, metrics, lifecycle, config, logger, close };
+  return { ...core, url, port, server, close };
 }
 
 /**

@@ -2,10 +2,19 @@ import { readFile, realpath } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, hashText, parseConfig, type LoadedConfig } from './load.ts';
+import type { ConfigFile } from './schema.ts';
+import { checkConfig } from './validate.ts';
 import type { Logger } from '../observability/logger.ts';
 
 export type ReloadResult = 'updated' | 'unchanged' | 'failed';
+
+/** What asked for a reload: a file event, the safety poll, or a caller (tests, the admin API). */
+export type ReloadTrigger = 'event' | 'poll' | 'manual';
+
+/** How an inline config (an object given in code rather than a file) is named in messages and /healthz. */
+export const INLINE_CONFIG_NAME = '<inline config>';
 
 export interface ConfigStatus {
   path: string;
@@ -13,10 +22,19 @@ export interface ConfigStatus {
   loadedAt: Date;
   lastReloadAt: Date | null;
   lastReloadError: string | null;
+  /** When the file was last read by a reload of any outcome, the safety poll's included. */
+  lastCheckedAt: Date | null;
 }
 
 export interface ConfigSourceOptions {
-  path: string;
+  /** The YAML file to load (and, unless `watch()` is never called, to follow). */
+  path?: string;
+  /**
+   * Or the config itself, as an object of exactly the file's shape. It is validated with the
+   * file's checks and messages (named INLINE_CONFIG_NAME instead of a path), copied, and never
+   * reloaded: it has no file to watch.
+   */
+  inline?: unknown;
   logger: Logger;
   /** Called with every new valid config; the caller swaps it in. */
   onLoad: (config: LoadedConfig) => void;
@@ -26,7 +44,16 @@ export interface ConfigSourceOptions {
   debounceMs?: number;
   /** A periodic re-read, so a change that no file event reports still lands. */
   pollMs?: number;
+  /**
+   * A read that finds the file empty, unparseable or missing may have caught a save in the middle
+   * (an in-place write truncates the file first). Before it is called broken, the file is read
+   * again after this long, and again while its content keeps changing.
+   */
+  settleMs?: number;
 }
+
+/** Re-reads of a changing file before a broken read is reported as it stands. */
+const MAX_SETTLE_READS = 5;
 
 /**
  * The config file on disk: the first load, and every reload after it. A reload reads the file,
@@ -34,20 +61,27 @@ export interface ConfigSourceOptions {
  * a file that is missing or invalid is logged and the last good config keeps serving.
  */
 export class ConfigSource {
+  /** The resolved file path, or INLINE_CONFIG_NAME for an inline config. */
   readonly path: string;
+  /** True when the config was given as an object: there is nothing to reload or watch. */
+  readonly inline: boolean;
   #options: ConfigSourceOptions;
   #status: ConfigStatus | undefined;
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #poll: NodeJS.Timeout | undefined;
   #reloading: Promise<ReloadResult> | undefined;
-  #again = false;
+  /** A reload asked for while one was running: run once more after it, for this trigger. */
+  #again: ReloadTrigger | undefined;
+  #closed = false;
   /** The file the config path resolves to, when that is a symlink into another directory. */
   #target: string | undefined;
 
   constructor(options: ConfigSourceOptions) {
     this.#options = options;
-    this.path = resolve(options.path);
+    if ((options.path === undefined) === (options.inline === undefined)) throw new TypeError('ConfigSource needs either a path or an inline config');
+    this.inline = options.inline !== undefined;
+    this.path = options.path === undefined ? INLINE_CONFIG_NAME : resolve(options.path);
   }
 
   get status(): ConfigStatus {
@@ -57,6 +91,12 @@ export class ConfigSource {
 
   /** The start-up load: synchronous, and fatal on any problem (a ConfigError names it). */
   loadInitial(): LoadedConfig {
+    if (this.inline) {
+      const config = parseInlineConfig(this.#options.inline, this.path);
+      this.#status = { path: this.path, hash: config.hash, loadedAt: new Date(), lastReloadAt: null, lastReloadError: null, lastCheckedAt: null };
+      this.#options.onLoad(config);
+      return config;
+    }
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');
@@ -64,27 +104,32 @@ export class ConfigSource {
       throw new ConfigError(`${this.path}: cannot read the config file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
     const config = parseConfig(text, this.path);
-    this.#status = { path: this.path, hash: config.hash, loadedAt: new Date(), lastReloadAt: null, lastReloadError: null };
+    this.#status = { path: this.path, hash: config.hash, loadedAt: new Date(), lastReloadAt: null, lastReloadError: null, lastCheckedAt: null };
     this.#options.onLoad(config);
     return config;
   }
 
-  /** Re-reads the file now. Concurrent calls share one read, and a call during a read queues one more. */
-  reload(): Promise<ReloadResult> {
+  /**
+   * Re-reads the file now. Concurrent calls share one read, and a call during a read queues one
+   * more. Every outcome is reported to `onReloadResult`, except a safety poll that found the file
+   * unchanged: that is not a reload, only a check that none was missed.
+   */
+  reload(trigger: ReloadTrigger = 'manual'): Promise<ReloadResult> {
+    if (this.inline) return Promise.resolve('unchanged');
     if (this.#reloading) {
-      this.#again = true;
+      // A poll queued behind an event stays an event: its outcome is worth counting.
+      if (this.#again === undefined || this.#again === 'poll') this.#again = trigger;
       return this.#reloading;
     }
     this.#reloading = this.#reloadOnce().then((result) => {
-      this.#options.onReloadResult?.(result);
+      if (!(trigger === 'poll' && result === 'unchanged')) this.#options.onReloadResult?.(result);
       return result;
     });
     this.#reloading = this.#reloading.finally(() => {
       this.#reloading = undefined;
-      if (this.#again) {
-        this.#again = false;
-        void this.reload();
-      }
+      const again = this.#again;
+      this.#again = undefined;
+      if (again !== undefined && !this.#closed) void this.reload(again);
     });
     return this.#reloading;
   }
@@ -93,26 +138,39 @@ export class ConfigSource {
     const { logger } = this.#options;
     const status = this.status;
     if (this.#watcher) await this.#followTarget();
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      return this.#failed(`cannot read the config file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, status);
-    }
-    if (hashText(text) === status.hash) {
-      if (status.lastReloadError) {
-        // The file is back to the config that is serving: nothing is wrong any more.
-        status.lastReloadError = null;
-        logger.info({ path: this.path }, 'config file is valid again (unchanged from the serving config)');
+    let read = await this.#read();
+    status.lastCheckedAt = new Date();
+    let config: LoadedConfig | undefined;
+    let problem: string | undefined;
+    for (let reads = 1; ; reads++) {
+      if (read.text !== undefined && hashText(read.text) === status.hash) {
+        if (status.lastReloadError) {
+          // The file is back to the config that is serving: nothing is wrong any more.
+          status.lastReloadError = null;
+          logger.info({ path: this.path }, 'config file is valid again (unchanged from the serving config)');
+        }
+        return 'unchanged';
       }
-      return 'unchanged';
+      problem = read.error;
+      if (read.text !== undefined) {
+        try {
+          config = parseConfig(read.text, this.path);
+          break;
+        } catch (error) {
+          problem = (error as Error).message;
+        }
+      }
+      // Empty, unparseable or missing: maybe a save caught half-way. Look again once it has had
+      // time to finish, and keep looking while the file is still changing.
+      if (reads >= MAX_SETTLE_READS || this.#closed) break;
+      const settleMs = this.#options.settleMs ?? 100;
+      logger.debug({ path: this.path, problem, settleMs }, 'config file looks unfinished; reading it again once the write has settled');
+      await sleep(settleMs);
+      const again = await this.#read();
+      if (again.text === read.text && again.error === read.error) break;
+      read = again;
     }
-    let config: LoadedConfig;
-    try {
-      config = parseConfig(text, this.path);
-    } catch (error) {
-      return this.#failed((error as Error).message, status);
-    }
+    if (!config) return this.#failed(problem!, status);
     this.#options.onLoad(config);
     status.hash = config.hash;
     status.loadedAt = new Date();
@@ -120,6 +178,14 @@ export class ConfigSource {
     status.lastReloadError = null;
     logger.info({ path: this.path, hash: config.hash }, 'config reloaded');
     return 'updated';
+  }
+
+  async #read(): Promise<{ text?: string; error?: string }> {
+    try {
+      return { text: await readFile(this.path, 'utf8') };
+    } catch (error) {
+      return { error: `cannot read the config file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    }
   }
 
   #failed(message: string, status: ConfigStatus): ReloadResult {
@@ -134,6 +200,7 @@ export class ConfigSource {
    * Kubernetes ConfigMap update swaps the `..data` symlink without touching `responses.yml` itself.
    */
   async watch(): Promise<void> {
+    if (this.inline) return;
     const { debounceMs = 50, pollMs = 5000 } = this.#options;
     const name = basename(this.path);
     const watcher = watch(dirname(this.path), { depth: 0, ignoreInitial: true, followSymlinks: false });
@@ -141,13 +208,13 @@ export class ConfigSource {
       const changedName = basename(changed);
       if (changedName !== name && !changedName.startsWith('..') && changed !== this.#target) return;
       clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => void this.reload(), debounceMs);
+      this.#timer = setTimeout(() => void this.reload('event'), debounceMs);
     });
     watcher.on('error', (error) => this.#options.logger.error({ err: error, path: this.path }, 'config watcher error'));
     this.#watcher = watcher;
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     await this.#followTarget();
-    this.#poll = setInterval(() => void this.reload(), pollMs);
+    this.#poll = setInterval(() => void this.reload('poll'), pollMs);
     this.#poll.unref();
   }
 
@@ -177,9 +244,31 @@ export class ConfigSource {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     clearTimeout(this.#timer);
     clearInterval(this.#poll);
     await this.#watcher?.close();
     await this.#reloading;
   }
+}
+
+/**
+ * An inline config: the object a YAML file would have parsed to, checked by the same validation
+ * (checkConfig) with the same wording, named `name` where a file's messages name the file and
+ * line. The object is copied, so a later change to it by the caller changes nothing.
+ */
+export function parseInlineConfig(doc: unknown, name = INLINE_CONFIG_NAME): LoadedConfig {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    const got = doc === null ? 'null' : Array.isArray(doc) ? 'a list' : typeof doc;
+    throw new ConfigError(`${name}: the config must be an object with "responses" (the shape of the YAML file), got ${got}`);
+  }
+  const problems = checkConfig(doc);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => `${name}: ${p.path || '(document)'} ${p.message}`).join('\n'));
+  let copy: ConfigFile;
+  try {
+    copy = structuredClone(doc) as ConfigFile;
+  } catch (error) {
+    throw new ConfigError(`${name}: the config must be plain data (objects, arrays, strings, numbers, booleans): ${(error as Error).message}`);
+  }
+  return { doc: copy, hash: hashText(JSON.stringify(copy)) };
 }
