@@ -10,7 +10,7 @@ import { streamText } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { parseSse, post, startTestServer, type TestServer } from '../helpers/server.ts';
-import { rejectionOf, within } from './support.ts';
+import { rejectionOf, withDeadline } from '../helpers/deadline.ts';
 
 const OPENAI_MODEL = 'gpt-4o-mini';
 const ANTHROPIC_MODEL = 'claude-sonnet-5-5';
@@ -18,7 +18,7 @@ const ANSWER = 'Alpha bravo charlie delta echo foxtrot golf.';
 /** Word chunking: each word with the whitespace before it. */
 const FIRST_THREE = 'Alpha bravo charlie';
 const FAULT_MESSAGE = 'Injected mid-stream failure.';
-const DEADLINE_MS = 5000;
+const DEADLINE_MS = 20_000;
 
 const CONFIG = `
 rules:
@@ -68,7 +68,7 @@ async function openaiUntilFailure(prompt: string): Promise<{ text: string; error
     const stream = await openai.chat.completions.create({ model: OPENAI_MODEL, stream: true, messages: [{ role: 'user', content: prompt }] });
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
   })();
-  const error = await rejectionOf(DEADLINE_MS, 'the openai stream', read);
+  const error = await rejectionOf(read, DEADLINE_MS, 'the openai stream');
   return { text, error };
 }
 
@@ -78,7 +78,7 @@ async function anthropicUntilFailure(prompt: string): Promise<{ text: string; er
     const stream = await anthropic.messages.create({ model: ANTHROPIC_MODEL, max_tokens: 100, stream: true, messages: [{ role: 'user', content: prompt }] });
     for await (const event of stream) if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
   })();
-  const error = await rejectionOf(DEADLINE_MS, 'the Anthropic stream', read);
+  const error = await rejectionOf(read, DEADLINE_MS, 'the Anthropic stream');
   return { text, error };
 }
 
@@ -95,7 +95,7 @@ describe('fault mode error_event', () => {
     const stream = openai.chat.completions.stream({ model: OPENAI_MODEL, messages: [{ role: 'user', content: 'please fail with an event' }] });
     const deltas: string[] = [];
     stream.on('content', (delta) => deltas.push(delta));
-    const error = await rejectionOf(DEADLINE_MS, 'finalChatCompletion', stream.finalChatCompletion());
+    const error = await rejectionOf(stream.finalChatCompletion(), DEADLINE_MS, 'finalChatCompletion');
     assert.ok(error instanceof OpenAI.APIError);
     assert.deepEqual(deltas, ['Alpha', ' bravo', ' charlie']);
   });
@@ -112,7 +112,7 @@ describe('fault mode error_event', () => {
     const stream = anthropic.messages.stream({ model: ANTHROPIC_MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'please fail with an event' }] });
     const deltas: string[] = [];
     stream.on('text', (delta) => deltas.push(delta));
-    const error = await rejectionOf(DEADLINE_MS, 'finalMessage', stream.finalMessage());
+    const error = await rejectionOf(stream.finalMessage(), DEADLINE_MS, 'finalMessage');
     assert.ok(error instanceof Anthropic.APIError, `got ${String(error)}`);
     assert.equal(deltas.join(''), FIRST_THREE);
   });
@@ -125,12 +125,13 @@ describe('fault mode error_event', () => {
       const errors: unknown[] = [];
       const result = streamText({ model, prompt: 'please fail with an event', maxRetries: 0, onError: ({ error }) => void errors.push(error) });
       let text = '';
-      await within(DEADLINE_MS, 'the AI SDK stream', (async () => {
+      const read = (async () => {
         for await (const piece of result.textStream) text += piece;
-      })());
+      })();
+      await withDeadline(read, DEADLINE_MS, 'the AI SDK stream');
       assert.equal(text, FIRST_THREE);
       assert.equal(errors.length, 1, `one error part, got ${errors.length}`);
-      assert.equal(await within(DEADLINE_MS, 'finishReason', Promise.resolve(result.finishReason)), 'error');
+      assert.equal(await withDeadline(Promise.resolve(result.finishReason), DEADLINE_MS, 'finishReason'), 'error');
     }
   });
 
@@ -202,7 +203,7 @@ describe('fault mode disconnect', () => {
 
   test('openai SDK finalChatCompletion rejects (no hang)', async () => {
     const stream = openai.chat.completions.stream({ model: OPENAI_MODEL, messages: [{ role: 'user', content: 'fail with a disconnect' }] });
-    await rejectionOf(DEADLINE_MS, 'finalChatCompletion', stream.finalChatCompletion());
+    await rejectionOf(stream.finalChatCompletion(), DEADLINE_MS, 'finalChatCompletion');
   });
 
   test('Anthropic SDK stream iteration throws (no hang) after the first 3 chunks', async () => {
@@ -213,7 +214,7 @@ describe('fault mode disconnect', () => {
 
   test('Anthropic SDK finalMessage rejects (no hang)', async () => {
     const stream = anthropic.messages.stream({ model: ANTHROPIC_MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'fail with a disconnect' }] });
-    await rejectionOf(DEADLINE_MS, 'finalMessage', stream.finalMessage());
+    await rejectionOf(stream.finalMessage(), DEADLINE_MS, 'finalMessage');
   });
 
   test('on the wire: the bytes before the close are the start and 3 whole content frames, nothing after', async () => {
@@ -223,8 +224,6 @@ describe('fault mode disconnect', () => {
     const decoder = new TextDecoder();
     let received = '';
     const error = await rejectionOf(
-      DEADLINE_MS,
-      'reading the raw stream',
       (async () => {
         for (;;) {
           const { done, value } = await reader.read();
@@ -232,6 +231,8 @@ describe('fault mode disconnect', () => {
           received += decoder.decode(value, { stream: true });
         }
       })(),
+      DEADLINE_MS,
+      'reading the raw stream',
     );
     assert.ok(error instanceof Error, 'the body ends with an error, not a clean end');
     const frames = parseSse(received);
@@ -255,16 +256,16 @@ describe('faults on non-stream requests', () => {
   });
 
   test('the SDKs see that 500 as InternalServerError', async () => {
-    const o = await rejectionOf(DEADLINE_MS, 'openai create', openai.chat.completions.create({ model: OPENAI_MODEL, messages: [{ role: 'user', content: 'fail with an event' }] }));
+    const o = await rejectionOf(openai.chat.completions.create({ model: OPENAI_MODEL, messages: [{ role: 'user', content: 'fail with an event' }] }), DEADLINE_MS, 'openai create');
     assert.ok(o instanceof OpenAI.InternalServerError);
-    const a = await rejectionOf(DEADLINE_MS, 'anthropic create', anthropic.messages.create({ model: ANTHROPIC_MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'fail with an event' }] }));
+    const a = await rejectionOf(anthropic.messages.create({ model: ANTHROPIC_MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'fail with an event' }] }), DEADLINE_MS, 'anthropic create');
     assert.ok(a instanceof Anthropic.InternalServerError);
   });
 
   test('disconnect makes a non-stream request a connection error in both SDKs', async () => {
-    const o = await rejectionOf(DEADLINE_MS, 'openai create', openai.chat.completions.create({ model: OPENAI_MODEL, messages: [{ role: 'user', content: 'fail with a disconnect' }] }));
+    const o = await rejectionOf(openai.chat.completions.create({ model: OPENAI_MODEL, messages: [{ role: 'user', content: 'fail with a disconnect' }] }), DEADLINE_MS, 'openai create');
     assert.ok(o instanceof OpenAI.APIConnectionError, `got ${String(o)}`);
-    const a = await rejectionOf(DEADLINE_MS, 'anthropic create', anthropic.messages.create({ model: ANTHROPIC_MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'fail with a disconnect' }] }));
+    const a = await rejectionOf(anthropic.messages.create({ model: ANTHROPIC_MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'fail with a disconnect' }] }), DEADLINE_MS, 'anthropic create');
     assert.ok(a instanceof Anthropic.APIConnectionError, `got ${String(a)}`);
   });
 

@@ -38,7 +38,6 @@ ${extra}defaults:
 let server: TestServer;
 let openai: OpenAI;
 let anthropic: Anthropic;
-let resetRoute: string;
 
 before(async () => {
   server = await startTestServer(sequenceRules());
@@ -47,12 +46,11 @@ before(async () => {
 });
 
 after(async () => {
-  if (resetRoute === '/admin/reset') console.log('# note: POST /admin/sequences/reset is not served; sequences were rewound with POST /admin/reset');
   await server?.stop();
 });
 
 beforeEach(async () => {
-  resetRoute = await resetSequences(server);
+  await resetSequences(server);
 });
 
 async function ask(prompt: string): Promise<string> {
@@ -129,16 +127,33 @@ describe('resets', () => {
     assert.equal(await ask('repeat'), 'first');
   });
 
-  test('POST /admin/sequences/reset (when served) starts every sequence over', async (t) => {
+  test('POST /admin/sequences/reset starts every sequence over, keeping admin rules and the journal', async () => {
     await ask('loop');
     await ask('loop');
+    await ask('repeat');
+    const created = await fetch(`${server.url}/admin/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'kept', match: { prompt: 'kept' }, response: 'still here' }),
+    });
+    assert.equal(created.status, 201, await created.text());
     const res = await fetch(`${server.url}/admin/sequences/reset`, { method: 'POST' });
-    if (res.status === 404) {
-      t.skip('POST /admin/sequences/reset is not served yet');
-      return;
-    }
-    assert.equal(res.status, 204);
+    assert.equal(res.status, 204, await res.text());
     assert.equal(await ask('loop'), 'first');
+    assert.equal(await ask('repeat'), 'first');
+    assert.equal(await ask('kept'), 'still here', 'the admin rule survives a sequence reset');
+    assert.equal((await journalOf(server, 'loop')).length, 3, 'the journal keeps the calls made before the reset');
+    assert.equal((await fetch(`${server.url}/admin/reset`, { method: 'POST' })).status, 204);
+  });
+
+  test('POST /admin/sequences/{id}/reset starts that sequence over and leaves the others where they are', async () => {
+    await ask('loop');
+    await ask('loop');
+    await ask('repeat');
+    const res = await fetch(`${server.url}/admin/sequences/loop/reset`, { method: 'POST' });
+    assert.equal(res.status, 204, await res.text());
+    assert.equal(await ask('loop'), 'first');
+    assert.equal(await ask('repeat'), 'second');
   });
 
   test('replacing a sequence rule through the admin API starts it over', async () => {
