@@ -1,135 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { SEED_CONFIG } from '../helpers/server.ts';
+import { eventually } from '../helpers/poll.ts';
+import { INFO_FLAGS, SERVE_FLAGS } from '../../src/cli/usage.ts';
+import { DEADLINE_MS, REPO, escapeRe, freePort, hasEnded, isListening, kill, runCli, runCliMerged, startCli, withConfig } from './support.ts';
 
-/** RegExp.escape arrived in Node 24; the package supports Node 22. */
-const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\\/-]/g, '\\$&');
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(REPO, 'src', 'cli.ts');
-const DEADLINE_MS = 10_000;
-
-type LogLine = Record<string, unknown>;
-
-interface Cli {
-  child: ChildProcess;
-  /** Parsed JSON lines from stdout, in order. */
-  logs: LogLine[];
-  /** Raw stdout lines that were not JSON (there should be none while serving). */
-  otherStdout: string[];
-  stderr(): string;
-  /** Resolves with the first log line matching `predicate` (already seen or still to come). */
-  waitForLog(predicate: (line: LogLine) => boolean, what: string): Promise<LogLine>;
-  /** Resolves with the exit code once the process has exited. */
-  exited(): Promise<number | null>;
-}
-
-// The variables the CLI reads; the tests set them explicitly so the caller's environment cannot leak in.
-const CLEAN_ENV = Object.fromEntries(
-  Object.entries(process.env).filter(([key]) => !['PORT', 'HOST', 'MOCKLLM_CONFIG', 'LOG_LEVEL', 'MOCKLLM_STRICT'].includes(key)),
-);
-
-function withDeadline<T>(promise: Promise<T>, what: string, ms = DEADLINE_MS): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function startCli(args: string[], env: Record<string, string> = {}, cwd = REPO, onLine?: (line: LogLine) => void): Cli {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...CLEAN_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: LogLine[] = [];
-  const otherStdout: string[] = [];
-  let stderr = '';
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    let line: LogLine;
-    try {
-      line = JSON.parse(text) as LogLine;
-    } catch {
-      otherStdout.push(text);
-      return;
-    }
-    logs.push(line);
-    onLine?.(line);
-    for (const wake of waiters) wake();
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    logs,
-    otherStdout,
-    stderr: () => stderr,
-    waitForLog(predicate, what) {
-      const found = new Promise<LogLine>((resolve, reject) => {
-        const check = () => {
-          const line = logs.find(predicate);
-          if (line) {
-            waiters.delete(check);
-            resolve(line);
-          }
-        };
-        waiters.add(check);
-        check();
-        void exit.then(() => {
-          // stdout may still hold lines after 'exit'; give readline its last turn before giving up.
-          setImmediate(() => {
-            check();
-            if (waiters.delete(check)) reject(new Error(`the CLI exited before logging ${what}; stderr: ${stderr}`));
-          });
-        });
-      });
-      return withDeadline(found, what);
-    },
-    exited: () => withDeadline(exit, 'the CLI to exit'),
-  };
-}
-
-/** Runs the CLI to completion (for the cases that must exit on their own). */
-async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cli = startCli(args, env);
-  try {
-    const code = await cli.exited();
-    await new Promise((resolve) => setImmediate(resolve));
-    return { code, stdout: [...cli.logs.map((l) => JSON.stringify(l)), ...cli.otherStdout].join('\n'), stderr: cli.stderr() };
-  } finally {
-    kill(cli);
-  }
-}
-
-function kill(cli: Cli): void {
-  if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
-}
-
-async function withConfig<T>(text: string, body: (path: string, dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'mockllm-cli-'));
-  try {
-    const path = join(dir, 'responses.yml');
-    await writeFile(path, text);
-    return await body(path, dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const isListening = (line: LogLine) => line.msg === 'mockllm listening';
 
 test('an invalid config makes the CLI exit 1, naming the file, the line and what is wrong', async () => {
   await withConfig('responses:\n  "hi": "there"\nsettings:\n  match: fuzzy\n', async (path) => {
@@ -147,11 +27,31 @@ test('a config with a YAML syntax error makes the CLI exit 1, naming the file, l
   });
 });
 
-test('a missing config file makes the CLI exit 1, naming the path', async () => {
+test('a missing --config file makes the CLI exit 1 saying "no such file" and what to do, not ENOENT', async () => {
   const path = join(tmpdir(), `mockllm-missing-${process.pid}`, 'responses.yml');
   const { code, stderr } = await runCli(['--config', path, '--port', '0']);
   assert.equal(code, 1);
-  assert.match(stderr, new RegExp(`${escapeRe(path)}: cannot read the config file: ENOENT`));
+  assert.equal(stderr, `mockllm: no such file: ${path}; pass --config or create config/responses.yml\n`);
+});
+
+test('a missing MOCKLLM_CONFIG file is named as coming from MOCKLLM_CONFIG', async () => {
+  const path = join(tmpdir(), `mockllm-missing-${process.pid}`, 'env.yml');
+  const { code, stderr } = await runCli(['--port', '0'], { env: { MOCKLLM_CONFIG: path } });
+  assert.equal(code, 1);
+  assert.match(stderr, new RegExp(`^mockllm: no such file: ${escapeRe(path)}; MOCKLLM_CONFIG names it`));
+  assert.doesNotMatch(stderr, /ENOENT/);
+});
+
+test('a --config naming a directory says it is a directory and names the file to pass, not EISDIR', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mockllm-cli-dir-'));
+  try {
+    await mkdir(join(dir, 'config'));
+    const { code, stderr } = await runCli(['--config', join(dir, 'config'), '--port', '0']);
+    assert.equal(code, 1);
+    assert.equal(stderr, `mockllm: ${join(dir, 'config')} is a directory, not a config file; name the YAML file in it (e.g. ${join(dir, 'config', 'responses.yml')})\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('--port 0 --config starts the server, logs its port, answers /healthz, and SIGTERM stops it with code 0', async () => {
@@ -197,8 +97,10 @@ test('a signal sent the moment the server reports it is listening still stops it
   await withConfig(SEED_CONFIG, async (path) => {
     for (let i = 0; i < 8; i++) {
       const signal = i % 2 === 0 ? 'SIGTERM' : 'SIGINT';
-      const cli = startCli(['--port', '0', '--config', path], {}, REPO, (line) => {
-        if (isListening(line)) cli.child.kill(signal);
+      const cli = startCli(['--port', '0', '--config', path], {
+        onLine: (line) => {
+          if (isListening(line)) cli.child.kill(signal);
+        },
       });
       try {
         const code = await cli.exited();
@@ -213,7 +115,7 @@ test('a signal sent the moment the server reports it is listening still stops it
 
 test('MOCKLLM_CONFIG, PORT and HOST are honoured when no flags are given', async () => {
   await withConfig('responses:\n  "ping": "pong from env config"\n', async (path) => {
-    const cli = startCli([], { MOCKLLM_CONFIG: path, PORT: '0', HOST: '127.0.0.2', LOG_LEVEL: 'info' });
+    const cli = startCli([], { env: { MOCKLLM_CONFIG: path, PORT: '0', HOST: '127.0.0.2', LOG_LEVEL: 'info' } });
     try {
       const listening = await cli.waitForLog(isListening, "'mockllm listening'");
       assert.equal(listening.host, '127.0.0.2');
@@ -234,9 +136,7 @@ test('MOCKLLM_CONFIG, PORT and HOST are honoured when no flags are given', async
 test('flags take precedence over MOCKLLM_CONFIG and HOST', async () => {
   await withConfig(SEED_CONFIG, async (path) => {
     const cli = startCli(['--config', path, '--host', '127.0.0.1', '--port', '0'], {
-      MOCKLLM_CONFIG: '/nonexistent/responses.yml',
-      HOST: '127.0.0.2',
-      PORT: 'not-a-port',
+      env: { MOCKLLM_CONFIG: '/nonexistent/responses.yml', HOST: '127.0.0.2', PORT: 'not-a-port' },
     });
     try {
       const listening = await cli.waitForLog(isListening, "'mockllm listening'");
@@ -251,18 +151,12 @@ test('flags take precedence over MOCKLLM_CONFIG and HOST', async () => {
 test('LOG_LEVEL=warn suppresses info lines for a whole start, request and stop', async () => {
   await withConfig(SEED_CONFIG, async (path) => {
     const port = await freePort();
-    const cli = startCli(['--config', path], { PORT: String(port), LOG_LEVEL: 'warn' });
+    const cli = startCli(['--config', path], { env: { PORT: String(port), LOG_LEVEL: 'warn' } });
     try {
-      let status = 0;
-      await withDeadline(
-        (async () => {
-          for (;;) {
-            status = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
-            if (status === 200 || cli.child.exitCode !== null) return;
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
-        })(),
-        '/healthz to answer',
+      // The poll ends at its deadline, or as soon as the child is gone (exited or killed).
+      const status = await eventually(
+        async () => (hasEnded(cli.child) ? -1 : await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => (r.status === 200 ? 200 : 0), () => 0)),
+        { timeoutMs: DEADLINE_MS, what: '/healthz to answer' },
       );
       assert.equal(status, 200, `the server did not come up; stderr: ${cli.stderr()}`);
       cli.child.kill('SIGTERM');
@@ -276,13 +170,56 @@ test('LOG_LEVEL=warn suppresses info lines for a whole start, request and stop',
   });
 });
 
-test('--help prints the usage and exits 0', async () => {
+const ALL_FLAGS = Object.keys(SERVE_FLAGS).map((name) => `--${name}`);
+
+test('--help prints the usage, with every flag in its synopsis, and exits 0', async () => {
+  assert.ok(ALL_FLAGS.includes('--shutdown-grace-ms') && ALL_FLAGS.includes('--log-format'));
   for (const flag of ['--help', '-h']) {
     const { code, stdout } = await runCli([flag]);
     assert.equal(code, 0);
     assert.match(stdout, /^Usage: mockllm /);
-    for (const option of ['--config', '--port', '--host', '--log-level', '--strict']) assert.ok(stdout.includes(option), `usage mentions ${option}`);
+    const synopsis = stdout.slice(0, stdout.indexOf('\n\n'));
+    for (const option of [...ALL_FLAGS, 'validate', '--json', '--help', '--version']) assert.ok(synopsis.includes(option), `the synopsis names ${option}:\n${synopsis}`);
+    for (const name of Object.keys(INFO_FLAGS)) assert.ok(stdout.includes(`--${name}`));
   }
+});
+
+test("README's flag table lists every flag of the CLI, with its environment variable", () => {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  for (const [name, spec] of Object.entries(SERVE_FLAGS)) {
+    const row = readme.split('\n').find((line) => line.startsWith(`| \`--${name}\``));
+    assert.ok(row, `README's flag table has a row for --${name}`);
+    if ('env' in spec) assert.ok(row.includes(spec.env.replace(/=.*/, '')), `the --${name} row names ${spec.env}: ${row}`);
+  }
+  const synopsis = /```\nmockllm (\[.*)\n/.exec(readme)?.[1] ?? '';
+  for (const flag of ALL_FLAGS) assert.ok(synopsis.includes(flag), `README's synopsis names ${flag}`);
+});
+
+// A loader hook that reports every module loaded from src/server.ts or koa: --help and --version
+// must not load the server (that is what makes them fast), and serving must.
+const REPORT_SERVER_LOADS = `data:text/javascript,${encodeURIComponent(
+  "import { registerHooks } from 'node:module';" +
+    "registerHooks({ load(url, context, next) { if (url.endsWith('/src/server.ts') || url.includes('/node_modules/koa/')) process.stderr.write('LOADED ' + url + '\\n'); return next(url, context); } });",
+)}`;
+
+test('--help and --version answer without loading the server', async () => {
+  const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+  for (const [flag, expected] of [['--help', /^Usage: mockllm /], ['--version', new RegExp(`^${escapeRe(version)}$`)], ['-v', new RegExp(`^${escapeRe(version)}$`)]] as const) {
+    const { code, stdout, stderr } = await runCli([flag], { nodeArgs: ['--import', REPORT_SERVER_LOADS] });
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, expected);
+    assert.doesNotMatch(stderr, /LOADED/, `${flag} loaded the server`);
+  }
+  // The hook works: serving does load the server.
+  await withConfig(SEED_CONFIG, async (path) => {
+    const cli = startCli(['--port', '0', '--config', path], { nodeArgs: ['--import', REPORT_SERVER_LOADS] });
+    try {
+      await cli.waitForLog(isListening, "'mockllm listening'");
+      assert.match(cli.stderr(), /LOADED .*\/src\/server\.ts/);
+    } finally {
+      kill(cli);
+    }
+  });
 });
 
 test('an invalid --port exits 2 with a message naming the value', async () => {
@@ -294,7 +231,7 @@ test('an invalid --port exits 2 with a message naming the value', async () => {
 });
 
 test('empty MOCKLLM_CONFIG, HOST and LOG_LEVEL count as unset and fall back to the defaults', async () => {
-  const cli = startCli(['--port', '0'], { MOCKLLM_CONFIG: '', HOST: '', LOG_LEVEL: '' });
+  const cli = startCli(['--port', '0'], { env: { MOCKLLM_CONFIG: '', HOST: '', LOG_LEVEL: '' } });
   try {
     const listening = await cli.waitForLog(isListening, "'mockllm listening'");
     assert.equal(listening.host, '127.0.0.1');
@@ -306,14 +243,14 @@ test('empty MOCKLLM_CONFIG, HOST and LOG_LEVEL count as unset and fall back to t
 
 test('an empty PORT counts as unset rather than as an invalid port', async () => {
   // The log level is checked after the port: reaching its error proves the empty PORT passed.
-  const { code, stderr } = await runCli(['--log-level', 'loud'], { PORT: '' });
+  const { code, stderr } = await runCli(['--log-level', 'loud'], { env: { PORT: '' } });
   assert.equal(code, 2);
   assert.doesNotMatch(stderr, /invalid port/);
   assert.match(stderr, /invalid log level "loud"/);
 });
 
 test('an invalid PORT in the environment exits 2 with a message', async () => {
-  const { code, stderr } = await runCli([], { PORT: 'abc', MOCKLLM_CONFIG: '/nonexistent.yml' });
+  const { code, stderr } = await runCli([], { env: { PORT: 'abc', MOCKLLM_CONFIG: '/nonexistent.yml' } });
   assert.equal(code, 2);
   assert.match(stderr, /invalid port "abc"/);
 });
@@ -328,15 +265,22 @@ test('an unknown flag or log level exits 2 with a message', async () => {
   assert.match(level.stderr, /invalid log level "loud"/);
 });
 
-test('a port already in use makes the CLI exit 1 with a message', async () => {
+test('a port already in use makes the CLI exit 1, saying so first and suggesting --port', async () => {
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = blocker.address() as { port: number };
     await withConfig(SEED_CONFIG, async (path) => {
-      const { code, stderr } = await runCli(['--config', path, '--port', String(port)]);
+      const { code, output } = await runCliMerged(['--config', path, '--port', String(port)], { env: { LOG_LEVEL: 'info' } });
       assert.equal(code, 1);
-      assert.match(stderr, /cannot listen: .*EADDRINUSE/);
+      const lines = output.trimEnd().split('\n');
+      // The reason comes first, before the lines logged on the way (config loaded, the admin warning).
+      assert.equal(
+        lines[0],
+        `mockllm: port ${port} on 127.0.0.1 is already in use (another server, perhaps another mockllm, is listening there); stop it, or pick another port with --port N (--port 0 picks a free one)`,
+      );
+      assert.ok(lines.slice(1).some((line) => line.includes('"config loaded"')), `the start-up lines follow: ${output}`);
+      assert.doesNotMatch(output, /EADDRINUSE/);
     });
   } finally {
     await new Promise((resolve) => blocker.close(resolve));
@@ -344,7 +288,7 @@ test('a port already in use makes the CLI exit 1 with a message', async () => {
 });
 
 test('run from the repo root with no --config, the CLI serves config/responses.yml (npm start)', async () => {
-  const cli = startCli([], { PORT: '0' });
+  const cli = startCli([], { env: { PORT: '0' } });
   try {
     const loaded = await cli.waitForLog((line) => line.msg === 'config loaded', "'config loaded'");
     assert.equal(loaded.path, resolve(REPO, 'config/responses.yml'));
@@ -355,4 +299,88 @@ test('run from the repo root with no --config, the CLI serves config/responses.y
   } finally {
     kill(cli);
   }
+});
+
+test('run from a directory without config/responses.yml, the CLI serves the config bundled with the package and says so', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mockllm-cli-cwd-'));
+  const bundled = join(REPO, 'config', 'responses.yml');
+  const cli = startCli(['--port', '0'], { cwd: dir });
+  try {
+    const notice = await cli.waitForLog((line) => typeof line.msg === 'string' && line.msg.includes('bundled'), 'the bundled-config notice');
+    assert.equal(notice.path, bundled);
+    assert.match(String(notice.msg), /no config\/responses\.yml in .*: serving the default config bundled with mockllm/);
+    const loaded = await cli.waitForLog((line) => line.msg === 'config loaded', "'config loaded'");
+    assert.equal(loaded.path, bundled);
+    const listening = await cli.waitForLog(isListening, "'mockllm listening'");
+    const res = await fetch(`http://127.0.0.1:${listening.port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }] }),
+    });
+    assert.equal(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content, 'pong');
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited(), 0);
+  } finally {
+    kill(cli);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a config/responses.yml in the working directory wins over the bundled one', async () => {
+  await withConfig('responses:\n  "ping": "pong from the working directory"\n', async (path, dir) => {
+    await mkdir(join(dir, 'config'));
+    const { rename } = await import('node:fs/promises');
+    await rename(path, join(dir, 'config', 'responses.yml'));
+    const cli = startCli(['--port', '0'], { cwd: dir });
+    try {
+      const loaded = await cli.waitForLog((line) => line.msg === 'config loaded', "'config loaded'");
+      assert.equal(loaded.path, join(dir, 'config', 'responses.yml'));
+      assert.ok(!cli.logs.some((line) => String(line.msg).includes('bundled')));
+    } finally {
+      kill(cli);
+    }
+  });
+});
+
+test('--log-format pretty writes one readable line per entry instead of JSON', async () => {
+  await withConfig(SEED_CONFIG, async (path) => {
+    const cli = startCli(['--port', '0', '--config', path, '--log-format', 'pretty']);
+    try {
+      const line = await cli.waitForLine((text) => text.includes('mockllm listening'), "'mockllm listening'");
+      assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} INFO  mockllm listening url=http:\/\/127\.0\.0\.1:\d+ host=127\.0\.0\.1 port=\d+$/);
+      assert.deepEqual(cli.logs, [], 'no JSON line');
+      assert.doesNotMatch(line, /\u001b\[/, 'no colour codes on a pipe');
+      cli.child.kill('SIGTERM');
+      assert.equal(await cli.exited(), 0);
+      await cli.waitForLine((text) => /INFO  mockllm stopped$/.test(text), "'mockllm stopped'");
+    } finally {
+      kill(cli);
+    }
+  });
+});
+
+test('MOCKLLM_LOG_FORMAT chooses the format; FORCE_COLOR colours pretty lines; --log-format json wins over it', async () => {
+  await withConfig(SEED_CONFIG, async (path) => {
+    const pretty = startCli(['--port', '0', '--config', path], { env: { MOCKLLM_LOG_FORMAT: 'pretty', FORCE_COLOR: '1' } });
+    try {
+      const line = await pretty.waitForLine((text) => text.includes('mockllm listening'), "'mockllm listening'");
+      assert.match(line, /\u001b\[32mINFO \u001b\[0m/, 'INFO in green');
+    } finally {
+      kill(pretty);
+    }
+    const json = startCli(['--port', '0', '--config', path, '--log-format', 'json'], { env: { MOCKLLM_LOG_FORMAT: 'pretty' } });
+    try {
+      const listening = await json.waitForLog(isListening, "'mockllm listening'");
+      assert.equal(listening.service, 'mockllm');
+      assert.deepEqual(json.otherStdout, []);
+    } finally {
+      kill(json);
+    }
+  });
+});
+
+test('an unknown log format exits 2 naming the choices', async () => {
+  const { code, stderr } = await runCli(['--log-format', 'xml', '--config', '/nonexistent.yml']);
+  assert.equal(code, 2);
+  assert.equal(stderr, 'mockllm: invalid log format "xml"; use json or pretty\n');
 });

@@ -1,0 +1,68 @@
+// The CLI's log destination: JSON or readable lines, chosen by the terminal, held during start-up.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLogger, defaultLogFormat, formatPretty, LogSink, wantsColors } from '../../src/observability/logger.ts';
+
+function capture(format: 'json' | 'pretty', colors = false) {
+  const written: string[] = [];
+  const sink = new LogSink({ format, colors, destination: { write: (text: string) => written.push(text) } });
+  return { sink, written, logger: createLogger('debug', sink) };
+}
+
+test('the default format is pretty on a terminal and JSON on anything else', () => {
+  assert.equal(defaultLogFormat({ isTTY: true }), 'pretty');
+  assert.equal(defaultLogFormat({ isTTY: false }), 'json');
+  assert.equal(defaultLogFormat({}), 'json');
+});
+
+test('colours follow the terminal (NO_COLOR through hasColors), and FORCE_COLOR off a terminal', () => {
+  assert.equal(wantsColors({ isTTY: true, hasColors: () => true }, {}), true);
+  assert.equal(wantsColors({ isTTY: true, hasColors: () => false }, {}), false);
+  assert.equal(wantsColors({ isTTY: false }, {}), false);
+  assert.equal(wantsColors({ isTTY: false }, { FORCE_COLOR: '1' }), true);
+  assert.equal(wantsColors({ isTTY: false }, { FORCE_COLOR: '0' }), false);
+});
+
+test('json lines pass through as pino wrote them, redaction included', () => {
+  const { written, logger } = capture('json');
+  logger.info({ headers: { authorization: 'Bearer secret' }, port: 1 }, 'hello');
+  assert.equal(written.length, 1);
+  const line = JSON.parse(written[0]!) as Record<string, unknown>;
+  assert.equal(line.msg, 'hello');
+  assert.deepEqual(line.headers, { authorization: '[REDACTED]' });
+  assert.ok(!written[0]!.includes('secret'));
+});
+
+test('pretty lines read as time, level, message, then key=value fields, without the fields every line has', () => {
+  const { written, logger } = capture('pretty');
+  logger.warn({ path: '/tmp/a b.yml', entries: 3, nested: { a: 1 }, headers: { 'x-api-key': 'k' } }, 'config loaded');
+  assert.equal(written.length, 1);
+  assert.match(written[0]!, /^\d\d:\d\d:\d\d\.\d{3} WARN  config loaded path="\/tmp\/a b\.yml" entries=3 nested=\{"a":1\} headers=\{"x-api-key":"\[REDACTED\]"\}\n$/);
+  assert.doesNotMatch(written[0]!, /service=|level=|time=/);
+});
+
+test('a pretty error line carries the stack on indented lines below', () => {
+  const { written, logger } = capture('pretty');
+  logger.error({ err: new Error('boom') }, 'request failed');
+  const [first, ...rest] = written[0]!.trimEnd().split('\n');
+  assert.match(first!, /ERROR request failed$/);
+  assert.match(rest[0]!, /^    Error: boom$/);
+  assert.ok(rest.length > 1 && rest.slice(1).every((line) => /^ {8}at /.test(line)), rest.join('\n'));
+});
+
+test('colours wrap the level in its colour and reset after it', () => {
+  const line = formatPretty(JSON.stringify({ level: 50, time: '2026-11-29T12:03:04.567Z', msg: 'bad' }), true);
+  assert.equal(line, '\u001b[2m12:03:04.567\u001b[0m \u001b[31mERROR\u001b[0m \u001b[1mbad\u001b[0m\n');
+  assert.equal(formatPretty('not json'), 'not json\n');
+});
+
+test('held lines are written in order on release, and nothing before it', () => {
+  const { sink, written, logger } = capture('json');
+  sink.hold();
+  logger.info('one');
+  logger.info('two');
+  assert.deepEqual(written, []);
+  sink.release();
+  logger.info('three');
+  assert.deepEqual(written.join('').trimEnd().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg), ['one', 'two', 'three']);
+});
