@@ -342,6 +342,19 @@ test('the chart ships the image\'s default answers: files/responses.yml is confi
   assert.deepEqual(file.settings, { strict: true });
 });
 
+test('with no section set in values, the ConfigMap holds the shipped file as written: comments, key order, emoji as characters', { skip: HELM_SKIP }, async () => {
+  const configText = (docs: K8sDoc[]) => only<K8sDoc & { data: Record<string, string> }>(docs, 'ConfigMap').data['responses.yml']!;
+  const shipped = readFileSync(join(CHART, 'files/responses.yml'), 'utf8');
+  const text = configText(await render());
+  assert.equal(text, shipped, 'byte for byte what kubectl edit configmap then shows');
+  assert.match(text, /^# mockllm's default answers/);
+  assert.ok(text.includes('👨‍👩‍👧‍👦') && !text.includes('\\U0001F468'), 'emoji as characters, not escapes');
+  // A section set in values: the file is merged and rewritten, and says so at the top.
+  const merged = configText(await render({ values: { settings: { strict: true } } }));
+  assert.match(merged, /^# Rendered by the mockllm Helm chart/);
+  assert.notEqual(merged, shipped);
+});
+
 test('replicaCount, settings and custom responses render through; everything switched on at once still validates', { skip: HELM_SKIP }, async () => {
   const replicas = await render({ values: SCENARIOS.replicas });
   assert.equal(assertCommon(replicas).deployment.spec.replicas, 3);

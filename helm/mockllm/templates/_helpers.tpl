@@ -48,12 +48,28 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if or .Values.adminToken.value .Values.adminToken.existingSecret }}true{{ end }}
 {{- end }}
 
-{{/* The config file: the bundled default (a copy of config/responses.yml), each section replaced by its value when set. */}}
+{{/* "true" when values set any section of the config file, else empty. */}}
+{{- define "mockllm.configOverridden" -}}
+{{- range $section := list "responses" "rules" "defaults" "settings" "models" "embeddings" }}
+{{- if index $.Values $section }}true{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The config file. With no section set in values it is the bundled default (a copy of
+config/responses.yml) exactly as written: comments, key order and characters kept, so that
+`kubectl edit configmap` shows the file a person wrote. Otherwise the file is parsed, each section
+set in values replaces its own, and the result is written out again (which drops the comments).
+*/}}
 {{- define "mockllm.configFile" -}}
+{{- if include "mockllm.configOverridden" . }}
 {{- $file := .Files.Get "files/responses.yml" | fromYaml }}
 {{- range $section := list "responses" "rules" "defaults" "settings" "models" "embeddings" }}
 {{- $value := index $.Values $section }}
 {{- if $value }}{{ $_ := set $file $section $value }}{{ end }}
 {{- end }}
 {{- toYaml $file }}
+{{- else }}
+{{- .Files.Get "files/responses.yml" | trimSuffix "\n" }}
+{{- end }}
 {{- end }}
