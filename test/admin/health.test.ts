@@ -112,7 +112,7 @@ test('once shutdown begins (lifecycle.ready = false), /readyz is 503 while /heal
 });
 
 test('uptimeSeconds counts from the start of this server, not from when the code was loaded', async () => {
-  await eventually(async () => (await health('/healthz')).body.uptimeSeconds >= 2, { timeoutMs: 5000, intervalMs: 100, what: 'the first server to be up 2 s' });
+  await eventually(async () => (await health('/healthz')).body.uptimeSeconds >= 2, { timeoutMs: 15_000, intervalMs: 100, what: 'the first server to be up 2 s' });
   const second = await startTestServer(CONFIG);
   try {
     const uptime = (await health('/healthz', second)).body.uptimeSeconds;

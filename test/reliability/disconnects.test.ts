@@ -6,14 +6,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { PROVIDERS } from '../../src/providers/index.ts';
 import { eventually, parseSse, startTestServer, type TestServer } from '../helpers/server.ts';
-import { activeResources, gauge, rawRequest, scrapeMetrics, withDeadline } from './support.ts';
+import { withDeadline } from '../helpers/deadline.ts';
+import { collectGarbage } from '../helpers/gc.ts';
+import { activeResources, gauge, rawRequest, scrapeMetrics } from './support.ts';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+const gc = collectGarbage;
 
 // ~400 words at 5 ms a chunk: about 2 s if read to the end, so every client hangs up mid-way.
 const SLOW = Array.from({ length: 400 }, (_, i) => `slow${i}`).join(' ');
@@ -124,7 +123,7 @@ async function readSome(res: IncomingMessage, max: number): Promise<Buffer> {
   for (;;) {
     const chunk = (res.read(max) ?? res.read()) as Buffer | null;
     if (chunk) return chunk;
-    await withDeadline(new Promise((resolve) => res.once('readable', resolve)), 5000, 'readable data');
+    await withDeadline(new Promise((resolve) => res.once('readable', resolve)), 15_000, 'readable data');
   }
 }
 
@@ -223,7 +222,7 @@ describe('a client that reads very slowly', () => {
     let res!: IncomingMessage;
     const req = request({ host: url.hostname, port: url.port, method: 'POST', path: target.path, agent: false, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } });
     try {
-      res = await withDeadline(new Promise<IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject).end(body)), 5000, 'the response headers');
+      res = await withDeadline(new Promise<IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject).end(body)), 15_000, 'the response headers');
       res.pause();
       assert.equal(res.statusCode, 200);
       const socket = (await eventually(() => serverSockets[0], { what: 'the server-side socket' }))!;

@@ -433,33 +433,14 @@ function buildCase(method: string, path: string, headers: Record<string, string>
   return { method, path, headers: finalHeaders, body: bytes, describe: `${method} ${path} ${JSON.stringify(finalHeaders)} ${shown}` };
 }
 
-// Bugs this file found: a 5xx or a dropped connection for a request that reproduces one is counted,
-// not failed, so the rest of the fuzzing keeps its value. All found so far (an Anthropic tool_result
-// of the wrong type, the Responses API echoing a deeply nested field, String(value) in OpenAI error
-// messages, quadratic token chunking of a long templated value, HEAD on the ops routes) are fixed,
-// and their tests below are regression tests now.
-const KNOWN_BUGS: { name: string; reproduces: (path: string, body: unknown) => boolean }[] = [];
-const knownBugHits = new Map<string, number>();
-
-function knownBug(c: Case): string | undefined {
-  if (!c.body || c.headers['content-encoding']) return undefined;
-  let body: unknown;
-  try {
-    body = JSON.parse(c.body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  return KNOWN_BUGS.find((bug) => bug.reproduces(c.path.split('?')[0]!, body))?.name;
-}
+// Bugs this file found (an Anthropic tool_result of the wrong type, the Responses API echoing a
+// deeply nested field, String(value) in OpenAI error messages, quadratic token chunking of a long
+// templated value, HEAD on the ops routes) are fixed, and their tests below are regression tests
+// now. Any 5xx or dropped connection fails the run: there is no list of tolerated bugs.
 
 /** The property every answer must have. */
 function checkAnswer(c: Case, res: RawResponse, family: ErrorFamily): void {
   const what = c.describe;
-  const bug = res.status >= 500 ? knownBug(c) : undefined;
-  if (bug) {
-    knownBugHits.set(bug, (knownBugHits.get(bug) ?? 0) + 1);
-    return;
-  }
   assert.ok(res.status < 500, `${what}\n→ ${res.status} ${res.text.slice(0, 300)}`);
   assert.ok(res.status >= 200, `${what}\n→ ${res.status}`);
   if (c.method === 'HEAD') return;
@@ -490,18 +471,9 @@ async function send(server: TestServer, c: Case): Promise<RawResponse> {
   return rawRequest(server.url, { method: c.method, path: c.path, headers: c.headers, body: c.body, deadlineMs: 15_000 });
 }
 
-/** Sends a case and checks its answer; a dropped connection fails unless it reproduces a known bug. */
+/** Sends a case and checks its answer; a dropped connection fails. */
 async function sendAndCheck(server: TestServer, c: Case, family: ErrorFamily): Promise<void> {
-  let res: RawResponse;
-  try {
-    res = await send(server, c);
-  } catch (error) {
-    const bug = knownBug(c);
-    if (!bug) throw error;
-    knownBugHits.set(bug, (knownBugHits.get(bug) ?? 0) + 1);
-    return;
-  }
-  checkAnswer(c, res, family);
+  checkAnswer(c, await send(server, c), family);
 }
 
 /** Runs one case's checks; a failure carries the server's last error log lines (the stack of a 5xx). */
@@ -572,7 +544,7 @@ for (const strict of [false, true]) {
         );
         const health = await rawRequest(server.url, { path: '/healthz' });
         assert.equal(health.status, 200);
-        t.diagnostic(`fuzz cases: ${cases}; known bugs reproduced so far: ${JSON.stringify(Object.fromEntries(knownBugHits))}`);
+        t.diagnostic(`fuzz cases: ${cases}`);
       });
     }
   });
@@ -612,7 +584,7 @@ describe('every field of a valid request, given each wrong type in turn', () => 
           );
         }
         assertPrototypesUntouched(prototypes);
-        t.diagnostic(`requests: ${sent} (${total} fields); known bugs reproduced so far: ${JSON.stringify(Object.fromEntries(knownBugHits))}`);
+        t.diagnostic(`requests: ${sent} (${total} fields)`);
       });
     }
   }
@@ -696,7 +668,7 @@ test(
 );
 
 test(
-  'a rule that echoes the prompt with token chunking answers a prompt holding a 200,000-character run without spaces within 2 s',
+  'a rule that echoes the prompt with token chunking answers a prompt holding a 200,000-character run without spaces in seconds, not the minutes quadratic chunking took',
   async () => {
     const child = await startCliChild('rules:\n  - match: {contains: "echo"}\n    response: {text: "You said: {{prompt}}", chunking: token}\n');
     try {
@@ -705,7 +677,8 @@ test(
         path: '/v1/chat/completions',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `echo ${'x'.repeat(200_000)}` }] }),
-        deadlineMs: 2000,
+        // Generous for a loaded machine; quadratic work on this prompt runs for minutes.
+        deadlineMs: 15_000,
       });
       assert.equal(res.status, 200);
     } finally {

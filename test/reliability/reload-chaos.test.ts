@@ -234,12 +234,12 @@ test(`${REWRITES} config rewrites (valid, invalid YAML, schema-invalid, deleted 
 
     const status = () => server.config.status;
     const untilServing = async (version: number, text: string) => {
-      await eventually(() => status().hash === sha256(text) && status().lastReloadError === null, { timeoutMs: 5000, intervalMs: 5, what: `v${version} to be serving` });
+      await eventually(() => status().hash === sha256(text) && status().lastReloadError === null, { timeoutMs: 15_000, intervalMs: 5, what: `v${version} to be serving` });
       superseded.set(current, performance.now());
       current = version;
     };
     const untilRejected = async (since: number, what: string) => {
-      await eventually(() => status().lastReloadError !== null && status().lastReloadAt !== null && status().lastReloadAt!.getTime() >= since, { timeoutMs: 5000, intervalMs: 5, what });
+      await eventually(() => status().lastReloadError !== null && status().lastReloadAt !== null && status().lastReloadAt!.getTime() >= since, { timeoutMs: 15_000, intervalMs: 5, what });
     };
 
     const kinds = { valid: 0, invalidYaml: 0, schemaInvalid: 0, deleted: 0, restored: 0 };
@@ -275,7 +275,7 @@ test(`${REWRITES} config rewrites (valid, invalid YAML, schema-invalid, deleted 
       },
       async () => {
         await files.restore();
-        await eventually(() => status().lastReloadError === null, { timeoutMs: 5000, intervalMs: 5, what: 'the restored file to be accepted' });
+        await eventually(() => status().lastReloadError === null, { timeoutMs: 15_000, intervalMs: 5, what: 'the restored file to be accepted' });
         kinds.restored++;
       },
       () => valid((text) => files.swap(text)),
@@ -356,15 +356,15 @@ test('saving in place the file a symlinked config points to (kept in another dir
     const target = TARGETS[0]!;
     assert.equal((await ask(server, target, P1, false)).text, 'v1: the first answer');
     await writeFile(real, versionText(2));
-    await eventually(async () => (await ask(server, target, P1, false)).text === 'v2: the first answer', { timeoutMs: 3000, what: 'the edit of the link target to be served' });
+    await eventually(async () => (await ask(server, target, P1, false)).text === 'v2: the first answer', { timeoutMs: 15_000, what: 'the edit of the link target to be served' });
     // A ..data-style retarget: the link now points at a file in a third directory, which is then edited.
     const third = await mkdtemp(join(tmpdir(), 'mockllm-real-'));
     await writeFile(join(third, 'answers.yml'), versionText(3));
     await symlink(join(third, 'answers.yml'), join(dir, 'responses.tmp'));
     await rename(join(dir, 'responses.tmp'), join(dir, 'responses.yml'));
-    await eventually(async () => (await ask(server, target, P1, false)).text === 'v3: the first answer', { timeoutMs: 3000, what: 'the retargeted link to be served' });
+    await eventually(async () => (await ask(server, target, P1, false)).text === 'v3: the first answer', { timeoutMs: 15_000, what: 'the retargeted link to be served' });
     await writeFile(join(third, 'answers.yml'), versionText(4));
-    await eventually(async () => (await ask(server, target, P1, false)).text === 'v4: the first answer', { timeoutMs: 3000, what: 'an edit of the new target to be served' });
+    await eventually(async () => (await ask(server, target, P1, false)).text === 'v4: the first answer', { timeoutMs: 15_000, what: 'an edit of the new target to be served' });
     await rm(third, { recursive: true, force: true });
   } finally {
     await server.stop();

@@ -65,9 +65,11 @@ describe('the admin token', () => {
       first.push(time(firstDiffers));
       last.push(time(lastDiffers));
     }
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const ratio = median(first) / median(last);
-    assert.ok(ratio > 0.5 && ratio < 2, `first-byte / last-byte difference timing ratio ${ratio.toFixed(3)}`);
+    // The fastest run of each is the one least disturbed by other work on the machine (noise only
+    // adds time). An early-exit comparison puts the ratio near 0.001 (it stops at byte 1 of a
+    // megabyte); a constant-time one near 1. Only the early-exit direction fails.
+    const ratio = Math.min(...first) / Math.min(...last);
+    assert.ok(ratio > 0.1, `first-byte / last-byte difference timing ratio ${ratio.toFixed(3)}: the comparison stops at the first difference`);
   });
 
   test('is never logged, journaled or exposed, whether the call is refused or accepted, and whether it comes from the CLI or the config file', async () => {
@@ -265,7 +267,7 @@ describe('regexes that backtrack catastrophically', () => {
 });
 
 test(
-  'a rule regex such as weather.*today answers a 1 MB adversarial prompt in under a second (found here: the regex saw the whole prompt and froze the server for minutes; it now sees a bounded prefix)',
+  'a rule regex such as weather.*today answers a 1 MB adversarial prompt in seconds (found here: the regex saw the whole prompt and froze the server for minutes; it now sees a bounded prefix)',
   async () => {
     // In a child process: were the event loop frozen, this test's deadline still fires.
     const child = await startCliChild('rules:\n  - match: {regex: "weather.*today"}\n    response: "regex matched"\n');
@@ -275,7 +277,8 @@ test(
         path: '/v1/chat/completions',
         headers: JSON_HEADERS,
         body: JSON.stringify({ ...CHAT, messages: [{ role: 'user', content: 'weather '.repeat(128 * 1024) }] }),
-        deadlineMs: 1000,
+        // Generous for a loaded machine; the unbounded regex froze the server for minutes.
+        deadlineMs: 15_000,
       });
       assert.equal(res.status, 200);
     } finally {

@@ -4,19 +4,11 @@
 // once with 130.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { request, type IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { eventually, parseSse } from '../helpers/server.ts';
-import { withDeadline } from './support.ts';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(REPO, 'src', 'cli.ts');
+import { startCli as startServingCli } from '../helpers/cli.ts';
+import { withDeadline } from '../helpers/deadline.ts';
 
 // 40 words at 25 ms each: a stream takes about a second.
 const SLOW = Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ');
@@ -31,72 +23,7 @@ const CONFIG = `rules:
     response: {text: ${JSON.stringify(VERY_SLOW)}, chunking: word, latency: {chunk_delay_ms: 25}}
 `;
 
-type LogLine = Record<string, unknown>;
-
-interface Cli {
-  child: ChildProcess;
-  port: number;
-  logs: LogLine[];
-  stderr(): string;
-  waitForLog(msg: string): Promise<LogLine>;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-  cleanup(): Promise<void>;
-}
-
-const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([key]) => !['PORT', 'HOST', 'MOCKLLM_CONFIG', 'LOG_LEVEL', 'MOCKLLM_STRICT', 'MOCKLLM_SHUTDOWN_GRACE_MS', 'MOCKLLM_ADMIN_TOKEN'].includes(key)));
-
-async function startCli(args: string[] = [], env: Record<string, string> = {}): Promise<Cli> {
-  const dir = await mkdtemp(join(tmpdir(), 'mockllm-shutdown-'));
-  const config = join(dir, 'responses.yml');
-  await writeFile(config, CONFIG);
-  const child = spawn(process.execPath, [CLI, '--port', '0', '--config', config, ...args], { cwd: REPO, env: { ...CLEAN_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: LogLine[] = [];
-  const wakers = new Set<() => void>();
-  let stderr = '';
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line) as LogLine);
-    } catch {
-      logs.push({ msg: `(not JSON) ${line}` });
-    }
-    for (const wake of wakers) wake();
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })),
-  );
-  const waitForLog = (msg: string) =>
-    withDeadline(
-      new Promise<LogLine>((resolve, reject) => {
-        const check = () => {
-          const line = logs.find((l) => l.msg === msg);
-          if (line) {
-            wakers.delete(check);
-            resolve(line);
-          }
-        };
-        wakers.add(check);
-        check();
-        void exit.then(() => setImmediate(() => (check(), wakers.has(check) && reject(new Error(`the CLI exited before logging '${msg}'; stderr: ${stderr}`)))));
-      }),
-      15_000,
-      `the log line '${msg}'`,
-    );
-  const listening = await waitForLog('mockllm listening');
-  return {
-    child,
-    port: listening.port as number,
-    logs,
-    stderr: () => stderr,
-    waitForLog,
-    exit,
-    async cleanup() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exit;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
+const startCli = (args: string[] = [], env: Record<string, string> = {}) => startServingCli(CONFIG, args, { env });
 
 interface Stream {
   /** Resolves with the whole body once the server ends the response, or rejects if the connection breaks. */
@@ -212,13 +139,13 @@ test('SIGTERM with streams in flight: readiness 503 at once, new connections ref
   try {
     const probe = await halfSentRequest(cli.port, '/readyz');
     const streams = [openStream(cli.port, false, 'slow'), openStream(cli.port, true, 'slow'), openStream(cli.port, false, 'slow'), openStream(cli.port, true, 'slow')];
-    await withDeadline(Promise.all(streams.map((s) => s.firstChunk)), 5000, 'the first chunk of every stream');
+    await withDeadline(Promise.all(streams.map((s) => s.firstChunk)), 15_000, 'the first chunk of every stream');
 
     const signalled = performance.now();
     cli.child.kill('SIGTERM');
     await cli.waitForLog('shutting down');
     // The listener closes while the streams are still running.
-    await eventually(() => refused(cli.port), { timeoutMs: 2000, intervalMs: 10, what: 'new connections to be refused' });
+    await eventually(() => refused(cli.port), { timeoutMs: 15_000, intervalMs: 10, what: 'new connections to be refused' });
     const refusedAfter = performance.now() - signalled;
     assert.ok(streams.some((s) => !s.ended()), 'the listener closed only once every stream had ended');
     // A request already under way when the signal came is answered: not ready.
@@ -235,7 +162,6 @@ test('SIGTERM with streams in flight: readiness 503 at once, new connections ref
     const exit = await withDeadline(cli.exit, 10_000, 'the CLI to exit');
     assert.equal(exit.code, 0, cli.stderr());
     await cli.waitForLog('mockllm stopped');
-    assert.ok(exit.at - signalled < 10_000, 'within the default grace period');
     const completed = cli.logs.filter((l) => l.msg === 'request' && l.streamOutcome === 'completed');
     assert.equal(completed.length, streams.length, 'every stream is logged as completed');
     t.diagnostic(`refused new connections ${Math.round(refusedAfter)} ms after SIGTERM; exited 0 after ${Math.round(exit.at - signalled)} ms`);
@@ -249,17 +175,17 @@ for (const how of ['--shutdown-grace-ms', 'MOCKLLM_SHUTDOWN_GRACE_MS'] as const)
     const cli = how === '--shutdown-grace-ms' ? await startCli(['--shutdown-grace-ms', '400']) : await startCli([], { MOCKLLM_SHUTDOWN_GRACE_MS: '400' });
     try {
       const streams = [openStream(cli.port, false, 'very slow'), openStream(cli.port, true, 'very slow')];
-      await withDeadline(Promise.all(streams.map((s) => s.firstChunk)), 5000, 'the first chunks');
+      await withDeadline(Promise.all(streams.map((s) => s.firstChunk)), 15_000, 'the first chunks');
       const signalled = performance.now();
       cli.child.kill('SIGTERM');
-      const exit = await withDeadline(cli.exit, 5000, 'the CLI to exit');
+      const exit = await withDeadline(cli.exit, 15_000, 'the CLI to exit');
       const took = exit.at - signalled;
       assert.equal(exit.code, 0, cli.stderr());
       assert.ok(took >= 350, `exited after ${Math.round(took)} ms, before the grace period ran out`);
-      assert.ok(took < 3000, `exited after ${Math.round(took)} ms`);
+      // No upper bound on the time: that the streams were cut (below) shows the CLI did not wait for them.
       // The cut streams end (no hang), without their terminator: the client can tell.
       for (const [i, stream] of streams.entries()) {
-        const outcome = await withDeadline(stream.body.then((body) => ({ body, error: undefined }), (error: Error & { partial?: string }) => ({ body: error.partial ?? '', error })), 5000, `stream ${i} to end`);
+        const outcome = await withDeadline(stream.body.then((body) => ({ body, error: undefined }), (error: Error & { partial?: string }) => ({ body: error.partial ?? '', error })), 15_000, `stream ${i} to end`);
         assert.ok(!outcome.body.endsWith('data: [DONE]\n\n') && !outcome.body.includes('message_stop'), `stream ${i} was not cut`);
         assert.ok(outcome.body.length > 0, `stream ${i} had started`);
       }
@@ -270,21 +196,22 @@ for (const how of ['--shutdown-grace-ms', 'MOCKLLM_SHUTDOWN_GRACE_MS'] as const)
   });
 }
 
-test('a second signal during the grace period exits at once with code 130', async () => {
+test('a second signal during the grace period exits at once with code 130', async (t) => {
   const cli = await startCli();
   try {
     const stream = openStream(cli.port, false, 'very slow');
-    await withDeadline(stream.firstChunk, 5000, 'the first chunk');
+    await withDeadline(stream.firstChunk, 15_000, 'the first chunk');
     cli.child.kill('SIGTERM');
     await cli.waitForLog('shutting down');
     const second = performance.now();
     cli.child.kill('SIGINT');
-    const exit = await withDeadline(cli.exit, 3000, 'the CLI to exit on the second signal');
+    const exit = await withDeadline(cli.exit, 15_000, 'the CLI to exit on the second signal');
     assert.equal(exit.code, 130);
-    assert.ok(exit.at - second < 2000, `exited ${Math.round(exit.at - second)} ms after the second signal`);
+    // 130, not the graceful 0, and no 'mockllm stopped': it did not wait for the grace period (no wall-clock bound).
+    t.diagnostic(`exited ${Math.round(exit.at - second)} ms after the second signal`);
     assert.ok(cli.logs.some((l) => l.msg === 'second signal: exiting at once' && l.signal === 'SIGINT'));
     assert.ok(!cli.logs.some((l) => l.msg === 'mockllm stopped'), 'it did not wait for the stream');
-    await withDeadline(stream.body.catch(() => ''), 5000, 'the stream to end with the process');
+    await withDeadline(stream.body.catch(() => ''), 15_000, 'the stream to end with the process');
   } finally {
     await cli.cleanup();
   }

@@ -1,13 +1,9 @@
 // Shared by the reliability tests: a raw HTTP client with a deadline (so a hang fails the test
 // instead of stalling it), the three documented error shapes, and metric scraping.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parsePrometheus, type Exposition } from '../admin/support.ts';
+import { startCli } from '../helpers/cli.ts';
 
 /** fast-check runs per property: small in `npm test`, large under `npm run fuzz`. */
 export const FUZZ_RUNS = Math.max(1, Number(process.env.MOCKLLM_FUZZ_RUNS ?? 100) || 100);
@@ -148,15 +144,6 @@ export function gauge(exposition: Exposition, name: string): number {
   return sample.value;
 }
 
-/** Rejects after `ms`: for awaits that must not hang a test. */
-export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Counts of the process's active resources by type (Timeout, TCPSocketWrap, …). */
 export function activeResources(): Map<string, number> {
   const counts = new Map<string, number>();
@@ -169,33 +156,6 @@ export function activeResources(): Map<string, number> {
  * own process (and its deadline) stays responsive, and stop() kills the child whatever state it is in.
  */
 export async function startCliChild(configText: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'mockllm-child-'));
-  await writeFile(join(dir, 'responses.yml'), configText);
-  const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
-  const child = spawn(process.execPath, [cli, '--port', '0', '--config', join(dir, 'responses.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    child.kill('SIGKILL');
-    await exited;
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    const port = await withDeadline(
-      new Promise<number>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (chunk: Buffer) => {
-          out += chunk;
-          const line = out.split('\n').find((l) => l.includes('mockllm listening'));
-          if (line) resolve((JSON.parse(line) as { port: number }).port);
-        });
-        void exited.then(() => reject(new Error('the CLI exited before listening')));
-      }),
-      15_000,
-      'the CLI to listen',
-    );
-    return { url: `http://127.0.0.1:${port}`, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  const cli = await startCli(configText);
+  return { url: cli.url, stop: cli.cleanup };
 }

@@ -20,7 +20,7 @@ export async function msUntilAnswer(server: TestServer, change: () => Promise<vo
   await change();
   let last = '';
   try {
-    await eventually(async () => (last = await ask(server)) === expected, { timeoutMs: 5000, intervalMs: 5, what: `answer ${JSON.stringify(expected)}` });
+    await eventually(async () => (last = await ask(server)) === expected, { timeoutMs: 15_000, intervalMs: 5, what: `answer ${JSON.stringify(expected)}` });
   } catch (error) {
     throw new Error(`${(error as Error).message}; the server still answers ${JSON.stringify(last)}`);
   }

@@ -82,7 +82,7 @@ test('npm test, npm start and npm ci on an older Node stop before doing anything
     await mkdir(join(dir, 'scripts'));
     await copyFile(CHECK, join(dir, 'scripts', 'check-node.cjs'));
     const oldBin = join(OLD_NODE!, '..');
-    const env = { ...process.env, PATH: `${oldBin}:/usr/bin:/bin`, npm_config_update_notifier: 'false' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${oldBin}:/usr/bin:/bin`, npm_config_update_notifier: 'false' };
     for (const key of Object.keys(env)) if (/^npm_(lifecycle|package|config_(?!update))/i.test(key)) delete env[key];
     for (const command of [['test'], ['start'], ['ci', '--offline', '--ignore-scripts']]) {
       const run = spawnSync(OLD_NODE!, [NPM_CLI!, ...command], { cwd: dir, env, encoding: 'utf8', timeout: 30_000 });
