@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { withDeadline as withDeadlineMs } from '../helpers/deadline.ts';
 
 /** RegExp.escape arrived in Node 24; the package supports Node 22. */
 export const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\\/-]/g, '\\$&');
@@ -36,13 +37,8 @@ export interface Cli {
 const CLI_VARIABLES = ['PORT', 'HOST', 'MOCKLLM_CONFIG', 'LOG_LEVEL', 'MOCKLLM_STRICT', 'MOCKLLM_LOG_FORMAT', 'MOCKLLM_ADMIN_TOKEN', 'MOCKLLM_SHUTDOWN_GRACE_MS', 'FORCE_COLOR', 'NO_COLOR'];
 export const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([key]) => !CLI_VARIABLES.includes(key)));
 
-export function withDeadline<T>(promise: Promise<T>, what: string, ms = DEADLINE_MS): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+/** The shared deadline wrapper (test/helpers/deadline.ts), with this file's default deadline. */
+export const withDeadline = <T>(promise: Promise<T>, what: string, ms = DEADLINE_MS): Promise<T> => withDeadlineMs(promise, ms, what);
 
 /** True once the child is gone, whether it exited or was killed by a signal (SIGKILL sets no exit code). */
 export const hasEnded = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;

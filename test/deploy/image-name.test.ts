@@ -40,5 +40,5 @@ test("README's docker build, docker run, compose example and Helm steps all use 
   const mentioned = new Set([...readme.matchAll(/(?<!\/\/)\bmockllm:([\w.-]+)/g)].map((m) => m[1])); // not http://mockllm:8000
   assert.deepEqual([...mentioned], [version]);
   // A registry push keeps the tag the chart expects.
-  for (const m of readme.matchAll(/docker push (\S+)/g)) assert.ok(m[1]!.endsWith(`/mockllm:${version}`), m[1]);
+  for (const [, pushed = ''] of readme.matchAll(/docker push (\S+)/g)) assert.ok(pushed.endsWith(`/mockllm:${version}`), pushed);
 });
