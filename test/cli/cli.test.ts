@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { SEED_CONFIG } from '../helpers/server.ts';
 import { eventually } from '../helpers/poll.ts';
 import { INFO_FLAGS, SERVE_FLAGS } from '../../src/cli/usage.ts';
-import { DEADLINE_MS, REPO, escapeRe, freePort, hasEnded, isListening, kill, runCli, runCliMerged, startCli, withConfig } from './support.ts';
+import { CLEAN_ENV, CLI, DEADLINE_MS, REPO, escapeRe, freePort, hasEnded, isListening, kill, runCli, runCliMerged, startCli, withConfig, withDeadline } from './support.ts';
 
 
 test('an invalid config makes the CLI exit 1, naming the file, the line and what is wrong', async () => {
@@ -383,4 +384,39 @@ test('an unknown log format exits 2 naming the choices', async () => {
   const { code, stderr } = await runCli(['--log-format', 'xml', '--config', '/nonexistent.yml']);
   assert.equal(code, 2);
   assert.equal(stderr, 'mockllm: invalid log format "xml"; use json or pretty\n');
+});
+
+// util-linux `script` runs a command on a pseudo-terminal: the way to see what a person at a
+// terminal sees. A port in use makes the run end by itself after the start-up lines.
+const SCRIPT = ['/usr/bin/script', '/bin/script'].find((path) => existsSync(path));
+
+test('on a terminal the default is coloured readable lines (NO_COLOR keeps them readable, without colour)', { skip: SCRIPT ? undefined : 'util-linux script(1) is not installed' }, async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = blocker.address() as { port: number };
+    await withConfig(SEED_CONFIG, async (path) => {
+      const onTerminal = async (env: Record<string, string>) => {
+        const command = [process.execPath, CLI, '--config', path, '--port', String(port)].map((arg) => `'${arg}'`).join(' ');
+        const child = spawn(SCRIPT!, ['-qec', command, '/dev/null'], { cwd: REPO, env: { ...CLEAN_ENV, TERM: 'xterm-256color', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+        const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+        try {
+          return { code: await withDeadline(closed, 'script(1) to finish'), output };
+        } finally {
+          if (!hasEnded(child)) child.kill('SIGKILL');
+        }
+      };
+      const coloured = await onTerminal({});
+      assert.equal(coloured.code, 1, coloured.output);
+      assert.match(coloured.output, /\u001b\[32mINFO \u001b\[0m \u001b\[1mconfig loaded\u001b\[0m/, coloured.output);
+      assert.doesNotMatch(coloured.output, /"msg":/, 'no JSON on a terminal');
+      const plain = await onTerminal({ NO_COLOR: '1' });
+      assert.match(plain.output, /^\d\d:\d\d:\d\d\.\d{3} INFO  config loaded path=/m, plain.output);
+      assert.doesNotMatch(plain.output, /\u001b\[\d+m/);
+    });
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
 });
