@@ -1,71 +1,15 @@
-// Shared by the admin API tests: raw admin calls, SDK clients pointed at a test server, and a
-// small Prometheus text-format parser (so metric checks compare numbers, never substrings).
+// Shared by the admin API tests: admin calls (from test/helpers/admin.ts), SDK clients pointed at
+// a test server, and a small Prometheus text-format parser (so metric checks compare numbers, never substrings).
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import type { TestServer } from '../helpers/server.ts';
+
+// The admin API calls themselves live in test/helpers/admin.ts, shared with the other folders.
+export { admin, assertAdminError, listRules, type AdminCallOptions, type AdminReply, type PresentedRule } from '../helpers/admin.ts';
 
 export const UNKNOWN = 'Nothing configured answers this prompt (admin test fallback).';
 export const OPENAI_MODEL = 'gpt-4o-mini';
 export const ANTHROPIC_MODEL = 'claude-sonnet-5-5';
-
-export interface AdminReply<T = unknown> {
-  status: number;
-  headers: Headers;
-  /** Parsed JSON, or undefined for an empty body (204). */
-  body: T;
-  text: string;
-}
-
-export interface AdminCallOptions {
-  token?: string;
-  headers?: Record<string, string>;
-  /** Sent as-is when a string (for malformed JSON), JSON-encoded otherwise. */
-  body?: unknown;
-}
-
-/** One admin API call through fetch, with the body parsed when there is one. */
-export async function admin<T = any>(server: { url: string }, method: string, path: string, options: AdminCallOptions = {}): Promise<AdminReply<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    headers['content-type'] ??= 'application/json';
-    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-  }
-  const res = await fetch(`${server.url}${path}`, { method, headers, body });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text === '' ? undefined : JSON.parse(text)) as T, text };
-}
-
-export interface PresentedRule {
-  id: string;
-  source: 'file' | 'admin';
-  match: { prompt: string };
-  response: string | { text: string };
-}
-
-export async function listRules(server: { url: string }, token?: string): Promise<PresentedRule[]> {
-  const res = await admin<{ responses: PresentedRule[] }>(server, 'GET', '/admin/responses', { token });
-  assert.equal(res.status, 200, res.text);
-  return res.body.responses;
-}
-
-/** Asserts the admin error shape and returns it. */
-export function assertAdminError(res: AdminReply, status: number, code: string, field?: string): { code: string; message: string; field?: string } {
-  assert.equal(res.status, status, res.text);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-  const body = res.body as { error: { code: string; message: string; field?: string } };
-  assert.deepEqual(Object.keys(body), ['error']);
-  assert.equal(body.error.code, code, res.text);
-  assert.equal(typeof body.error.message, 'string');
-  assert.ok(body.error.message.length > 0);
-  const allowed = new Set(['code', 'message', 'field']);
-  for (const key of Object.keys(body.error)) assert.ok(allowed.has(key), `unexpected key ${key} in ${res.text}`);
-  if (field === undefined) assert.equal(body.error.field, undefined, res.text);
-  else assert.equal(body.error.field, field, res.text);
-  return body.error;
-}
 
 export function openaiClient(server: { url: string }, apiKey = 'sk-admin-test'): OpenAI {
   return new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { admin } from '../helpers/admin.ts';
 import { setTimeout as delay } from 'node:timers/promises';
 
 const JOURNAL_SIZE = 200;
@@ -25,15 +26,8 @@ settings:
   journal_size: ${JOURNAL_SIZE}
 `;
 
-async function call(server: TestServer, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  return { status: res.status, text: await res.text() };
-}
+/** An admin (or any JSON) call that fails rather than hangs: test/helpers/admin.ts with a 10 s deadline. */
+const call = (server: TestServer, method: string, path: string, body?: unknown) => admin(server, method, path, { body, timeoutMs: 10_000 });
 
 /** A per-id mutex, plus an exclusive lock for resets: the client-side serial order is exact. */
 class Locks {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { eventually, parseSse, startTestServerAt, type TestServer } from '../helpers/server.ts';
+import { admin } from '../helpers/admin.ts';
 
 const CONNECTIONS = 50;
 const REWRITES = 100;
@@ -190,9 +191,7 @@ async function ask(server: TestServer, target: Target, prompt: string, stream: b
   return { text: deltas.join(''), match, deltas };
 }
 
-async function admin(server: TestServer, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${server.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-}
+const adminCall = (server: TestServer, method: string, path: string, body?: unknown) => admin(server, method, path, { body, timeoutMs: 10_000 });
 
 test(`${REWRITES} config rewrites (valid, invalid YAML, schema-invalid, deleted and restored, in place, renamed, ..data swaps) under ${CONNECTIONS} connections: no failed request, every answer whole from the previous or next valid version, admin overlay kept`, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mockllm-chaos-'));
@@ -201,9 +200,9 @@ test(`${REWRITES} config rewrites (valid, invalid YAML, schema-invalid, deleted 
   const server = await startTestServerAt(dir, files.path, { reloadDebounceMs: 5 });
   try {
     // The admin overlay: one rule created, one file rule replaced, one hidden.
-    assert.equal((await admin(server, 'POST', '/admin/responses', { id: 'overlay', match: { prompt: OVERLAY }, response: 'from the admin API' })).status, 201);
-    assert.equal((await admin(server, 'PUT', '/admin/responses/p4', { match: { prompt: REPLACED }, response: 'replaced through the admin API' })).status, 200);
-    assert.equal((await admin(server, 'DELETE', '/admin/responses/p3')).status, 204);
+    assert.equal((await adminCall(server, 'POST', '/admin/responses', { id: 'overlay', match: { prompt: OVERLAY }, response: 'from the admin API' })).status, 201);
+    assert.equal((await adminCall(server, 'PUT', '/admin/responses/p4', { match: { prompt: REPLACED }, response: 'replaced through the admin API' })).status, 200);
+    assert.equal((await adminCall(server, 'DELETE', '/admin/responses/p3')).status, 204);
 
     // When each valid version was written and when the next one was confirmed serving.
     const written = new Map<number, number>([[0, -Infinity]]);
@@ -316,7 +315,7 @@ test(`${REWRITES} config rewrites (valid, invalid YAML, schema-invalid, deleted 
     // The end state: exactly the last valid file plus the admin overlay.
     assert.equal(status().hash, sha256(versionText(version)));
     assert.equal(status().lastReloadError, null);
-    const listing = (await (await admin(server, 'GET', '/admin/responses')).json()) as { responses: { id: string; source: string; response: unknown }[] };
+    const listing = (await adminCall(server, 'GET', '/admin/responses')).body as { responses: { id: string; source: string; response: unknown }[] };
     assert.deepEqual(
       listing.responses.map((r) => [r.id, r.source]).sort(),
       [['overlay', 'admin'], ['p4', 'admin'], [`v${version}-p1`, 'file'], [`v${version}-p2`, 'file']].sort(),
@@ -335,8 +334,8 @@ test(`${REWRITES} config rewrites (valid, invalid YAML, schema-invalid, deleted 
       }
     }
     // Dropping the overlay brings back exactly the file.
-    assert.equal((await admin(server, 'POST', '/admin/reset')).status, 204);
-    const reset = (await (await admin(server, 'GET', '/admin/responses')).json()) as { responses: { id: string; source: string }[] };
+    assert.equal((await adminCall(server, 'POST', '/admin/reset')).status, 204);
+    const reset = (await adminCall(server, 'GET', '/admin/responses')).body as { responses: { id: string; source: string }[] };
     assert.deepEqual(reset.responses.map((r) => r.id).sort(), [`v${version}-p1`, `v${version}-p2`, 'p3', 'p4'].sort());
     assert.ok(reset.responses.every((r) => r.source === 'file'));
   } finally {

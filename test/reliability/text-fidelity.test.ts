@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PROVIDERS } from '../../src/providers/index.ts';
 import { parseSse, startTestServer, type TestServer } from '../helpers/server.ts';
+import { admin } from '../helpers/admin.ts';
 import { FUZZ_RUNS, rawRequest } from './support.ts';
 
 const MODES = ['char', 'word', 'token', 'whole'] as const;
@@ -93,16 +94,13 @@ after(async () => {
   await server?.stop();
 });
 
-async function admin(method: string, path: string, body?: unknown) {
-  const res = await rawRequest(server.url, { method, path, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return res;
-}
+const adminCall = (method: string, path: string, body?: unknown) => admin(server, method, path, { body, timeoutMs: 10_000 });
 
 /** Configures `text` with `mode` through the admin API; returns the prompt that selects it and the rule id. */
 async function configure(text: string, mode: Mode): Promise<{ prompt: string; id: string }> {
   const id = `fidelity-${nextId++}`;
   const prompt = `fidelity case ${id}`;
-  const res = await admin('POST', '/admin/responses', { id, match: { prompt }, response: { text, chunking: mode } });
+  const res = await adminCall('POST', '/admin/responses', { id, match: { prompt }, response: { text, chunking: mode } });
   assert.equal(res.status, 201, res.text);
   return { prompt, id };
 }
@@ -177,7 +175,7 @@ describe('streamed text equals the configured text, cut only at grapheme boundar
             assertFaithful(text, mode, endpoint, await stream(endpoint, prompt));
             requests++;
           }
-          assert.equal((await admin('DELETE', `/admin/responses/${id}`)).status, 204);
+          assert.equal((await adminCall('DELETE', `/admin/responses/${id}`)).status, 204);
         }
       }),
       { numRuns: Math.ceil(FUZZ_RUNS / 2), endOnFailure: true },
@@ -210,7 +208,7 @@ describe('streamed text equals the configured text, cut only at grapheme boundar
           assert.equal(res.status, 200, res.text.slice(0, 200));
           assert.equal(endpoint.text(JSON.parse(res.text)), text, `${endpoint.name} non-stream, ${mode}`);
         }
-        await admin('DELETE', `/admin/responses/${id}`);
+        await adminCall('DELETE', `/admin/responses/${id}`);
       }
     }
   });
@@ -229,7 +227,7 @@ test(
         offset += delta.length;
         assert.ok(allowed.has(offset), `${JSON.stringify(text)}: ${JSON.stringify(observed.deltas)} ends a delta inside a grapheme at ${offset}`);
       }
-      await admin('DELETE', `/admin/responses/${id}`);
+      await adminCall('DELETE', `/admin/responses/${id}`);
     }
   },
 );
