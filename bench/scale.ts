@@ -10,7 +10,8 @@ import { parseConfig } from '../src/config/load.ts';
 import type { Conversation } from '../src/engine/conversation.ts';
 import { findRule } from '../src/engine/match.ts';
 import { baselineFromConfig } from '../src/engine/rules.ts';
-import { RuleStore } from '../src/engine/store.ts';
+import type { RuleStore } from '../src/engine/store.ts';
+import { ruleStoreInMemory } from '../src/state/memory.ts';
 import { spawnMock } from './children.ts';
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
@@ -94,7 +95,7 @@ function measure(name: string, entries: number, regexRules: number, repeats: num
   for (let r = 0; r < repeats; r++) {
     const [loaded, parseMs] = time(() => parseConfig(text, 'scale.yml'));
     const [baseline, compileMs] = time(() => baselineFromConfig(loaded.doc));
-    const [built, indexMs] = time(() => new RuleStore(baseline));
+    const [built, indexMs] = time(() => ruleStoreInMemory(baseline));
     parse.push(parseMs);
     compile.push(compileMs);
     index.push(indexMs);

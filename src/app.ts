@@ -1,25 +1,27 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
-import Router from '@koa/router';
 import compose from 'koa-compose';
 import { adminMiddleware, isAdminPath } from './admin/index.ts';
-import type { Journal } from './admin/journal.ts';
 import type { ConfigSource } from './config/source.ts';
+import { systemClock, type Clock } from './engine/clock.ts';
+import { explain, type Explanation } from './engine/explain.ts';
 import type { RuleStore } from './engine/store.ts';
 import { cors } from './http/cors.ts';
 import { jsonBody } from './http/json-body.ts';
 import { ApiError, fromBodyParserError, internalError } from './http/errors.ts';
+import { RouteTable } from './http/route-table.ts';
 import type { RequestState } from './http/state.ts';
 import { elapsedMs, stampProcessingTime } from './http/timing.ts';
 import { opsRoutes, type Lifecycle } from './observability/health.ts';
 import type { Logger } from './observability/logger.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { PROVIDERS } from './providers/index.ts';
-import type { Provider, ProviderDeps } from './providers/provider.ts';
+import type { Provider, ProviderDeps, RouteRequest } from './providers/provider.ts';
+import type { StateStores } from './state/types.ts';
 
 export interface AppOptions {
   store: RuleStore;
+  state: StateStores;
   logger: Logger;
-  journal: Journal;
   metrics: Metrics;
   lifecycle: Lifecycle;
   config?: ConfigSource;
@@ -29,6 +31,9 @@ export interface AppOptions {
   adminToken?: string;
   /** --no-admin. */
   adminDisabled?: boolean;
+  /** The providers served (all registered ones by default). */
+  providers?: readonly Provider[];
+  clock?: Clock;
 }
 
 // Probes and scrapes arrive every few seconds; their log lines would drown the ones that matter.
@@ -36,15 +41,15 @@ const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const MAX_CLIENT_REQUEST_ID = 200;
 
 /**
- * Middleware order: request context (id, owning provider) → access log → metrics → last-resort
+ * Middleware order: request context (id, route, owning provider) → access log → metrics → last-resort
  * errors → CORS → then one of three branches: ops (health, metrics), admin, or the provider
- * pipeline (journal → provider errors → JSON body → route table → 404).
+ * pipeline (journal → provider errors → JSON body → the route → 404).
  */
 export function createApp(options: AppOptions): Koa {
-  const { store, logger, metrics } = options;
+  const { store, logger, metrics, state } = options;
+  const providers = options.providers ?? PROVIDERS;
   const app = new Koa();
-  const router = new Router();
-  const providerOfRoute = new Map<string, Provider>();
+  const routes = new RouteTable(providers);
   const deps: ProviderDeps = {
     store,
     strictOverride: options.strictOverride,
@@ -52,44 +57,46 @@ export function createApp(options: AppOptions): Koa {
       opened: () => metrics.activeStreams.inc(),
       closed: () => metrics.activeStreams.dec(),
     },
+    responses: state.responses,
+    clock: options.clock ?? systemClock,
+    providers,
   };
-  const handlers: RouteHandler[] = [];
-  for (const provider of PROVIDERS) {
-    for (const route of provider.routes) {
-      const handler = (ctx: Context) => route.handle(ctx, deps);
-      router.register(route.path, [route.method], handler);
-      handlers.push({ method: route.method, path: route.path, handler });
-      providerOfRoute.set(route.path, provider);
-    }
-  }
 
   const ops = opsRoutes({ store, metrics, lifecycle: options.lifecycle, config: options.config });
   const admin = adminMiddleware({
     store,
-    journal: options.journal,
+    state,
     metrics,
     logger,
     token: options.adminToken,
     disabled: options.adminDisabled,
   });
   const providerPipeline = compose([
-    journalRecorder(options.journal),
+    journalRecorder(state),
     errorResponder(logger),
-    jsonBody(store, providerOfRoute),
-    providerRoutes(router, handlers),
+    jsonBody(store),
     (ctx: Context) => {
-      const provider = (ctx.state as RequestState).provider;
-      throw new ApiError({ status: 404, kind: 'not_found', message: provider.unknownRouteMessage(ctx.method, ctx.path) });
+      const requestState = ctx.state as RequestState;
+      const { route, params } = requestState;
+      if (!route) throw new ApiError({ status: 404, kind: 'not_found', message: requestState.provider.unknownRouteMessage(ctx.method, ctx.path) });
+      const request: RouteRequest = {
+        params: params ?? {},
+        query: ctx.query,
+        header: (name) => ctx.get(name) || undefined,
+        body: (ctx.request as { body?: unknown }).body,
+        strict: deps.strictOverride ?? store.current.settings.strict,
+      };
+      return route.handle(ctx, request, deps);
     },
   ]);
 
-  app.use(requestContext(providerOfRoute));
+  app.use(requestContext(routes));
   app.use(accessLog(logger));
   app.use(metricsRecorder(metrics));
   // The last resort for anything thrown outside the provider pipeline (CORS, ops): without it Koa's
   // default handler would answer plain text and drop every header, the request id included.
   app.use(errorResponder(logger));
-  app.use(cors(store));
+  app.use(cors(store, providers));
   app.use((ctx, next) => {
     if (OPS_PATHS.has(ctx.path) && (ctx.method === 'GET' || ctx.method === 'HEAD')) return ops(ctx, next);
     if (isAdminPath(ctx.path)) return admin(ctx, () => providerPipeline(ctx, next));
@@ -100,58 +107,58 @@ export function createApp(options: AppOptions): Koa {
   return app;
 }
 
-interface RouteHandler {
-  method: string;
-  path: string;
-  handler: (ctx: Context) => Promise<void>;
-}
-
-/**
- * The provider routes. A request for a route's exact path (what every SDK sends) is dispatched with
- * one map lookup; anything else (a path with parameters, a case or trailing-slash variant the router
- * also accepts, an unknown path) goes through @koa/router as before. The router's matching and the
- * middleware chain it composes for every request were ~8% of a non-stream request's CPU.
- */
-function providerRoutes(router: Router, routes: readonly RouteHandler[]): Middleware {
-  const exact = new Map<string, RouteHandler['handler']>();
-  for (const { method, path, handler } of routes) {
-    // Only where the router would run this one handler and nothing else for the same request.
-    if (!/[:{(*]/.test(path) && router.match(path, method).pathAndMethod.length === 1) exact.set(`${method} ${path}`, handler);
-  }
-  const routed = router.routes() as unknown as Middleware;
-  return (ctx: Context, next: Next) => {
-    const handler = exact.get(`${ctx.method} ${ctx.path}`);
-    if (!handler) return routed(ctx, next);
-    (ctx as { _matchedRoute?: string })._matchedRoute = ctx.path;
-    return handler(ctx);
-  };
-}
-
-/**
- * The route template that serves this request. Provider routes are static paths, known before the
- * router runs, so a request that fails earlier (a body that is not JSON) still names its route.
- */
-const matchedRoute = (ctx: Context): string | undefined => {
-  const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-  return typeof route === 'string' ? route : (ctx.state as RequestState).providerRoute;
+/** The route template that serves this request (only templates become metric labels), if one does. */
+const routeOf = (ctx: Context): string | undefined => {
+  const state = ctx.state as RequestState;
+  if (state.route) return state.route.path;
+  const matched = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
+  return typeof matched === 'string' ? matched : undefined;
 };
 
-/** Decides which provider owns the request (its error shape, its ids) and sets the request id. */
-function requestContext(providerOfRoute: ReadonlyMap<string, Provider>): Middleware {
+/**
+ * Resolves the route once, before anything else (so a request that fails early, such as a body that
+ * is not JSON, still names its route and gets its provider's error shape), and sets the request id.
+ */
+function requestContext(routes: RouteTable): Middleware {
   return async (ctx: Context, next: Next) => {
     const state = ctx.state as RequestState;
     state.startedAt = process.hrtime.bigint();
     const header = (name: string) => ctx.get(name) || undefined;
-    const provider = providerOfRoute.get(ctx.path) ?? PROVIDERS.find((p) => p.claims(ctx.path, header))!;
+    const ops = OPS_PATHS.has(ctx.path) || isAdminPath(ctx.path);
+    const resolved = ops ? undefined : routes.resolve(ctx.method, ctx.path, header);
+    const provider = resolved?.provider ?? routes.owner(ctx.path, header);
     const clientId = ctx.get('x-request-id');
     const requestId = clientId && clientId.length <= MAX_CLIENT_REQUEST_ID ? clientId : provider.newRequestId();
     state.provider = provider;
     state.requestId = requestId;
-    if (providerOfRoute.has(ctx.path)) state.providerRoute = ctx.path;
+    if (resolved) {
+      state.route = resolved.route;
+      state.params = resolved.params;
+    }
     ctx.set('x-request-id', requestId);
-    if (!OPS_PATHS.has(ctx.path) && !isAdminPath(ctx.path)) ctx.set(provider.responseHeaders(requestId));
+    if (!ops) ctx.set(provider.responseHeaders(requestId));
     await next();
   };
+}
+
+/** The reason a request failed, for its log line: what the client was told. */
+function failureOf(ctx: Context): { errorType: string; errorMessage: string } | undefined {
+  if (ctx.status < 400) return undefined;
+  const body = ctx.body as { error?: { type?: unknown; message?: unknown; code?: unknown } | string; message?: unknown } | undefined;
+  const error = body?.error;
+  if (typeof error === 'string') return { errorType: String(ctx.status), errorMessage: error };
+  if (error && typeof error === 'object') {
+    return { errorType: String(error.type ?? error.code ?? ctx.status), errorMessage: String(error.message ?? '') };
+  }
+  if (typeof body?.message === 'string') return { errorType: String(ctx.status), errorMessage: body.message };
+  return undefined;
+}
+
+/** One line for the debug log: which rule answered and why, or the closest rules and what they missed. */
+function describe(explanation: Explanation): string {
+  if (explanation.matched) return `rule ${explanation.ruleId} (${explanation.source}) matched: ${explanation.conditions.join(', ') || 'match {}'}`;
+  if (explanation.nearMisses.length === 0) return 'no rule matched, and no rule came close';
+  return `no rule matched; closest: ${explanation.nearMisses.map((m) => `${m.ruleId} (${m.failed.condition}: ${m.failed.why})`).join('; ')}`;
 }
 
 function accessLog(logger: Logger): Middleware {
@@ -160,24 +167,24 @@ function accessLog(logger: Logger): Middleware {
       await next();
     } finally {
       const state = ctx.state as RequestState;
-      const answer = state.answer;
+      const { asked, decision, delivered } = state;
+      const ops = OPS_PATHS.has(ctx.path);
       const line = {
         requestId: state.requestId,
         method: ctx.method,
-        route: matchedRoute(ctx) ?? ctx.path,
+        route: routeOf(ctx) ?? ctx.path,
         status: ctx.status,
         durationMs: elapsedMs(state),
-        ...(answer && {
-          provider: state.provider.name,
-          model: answer.model,
-          matched: answer.ruleId !== null,
-          ruleId: answer.ruleId,
-          stream: answer.stream,
-          ...(answer.streamOutcome && { streamOutcome: answer.streamOutcome, chunks: answer.contentChunks }),
-        }),
+        ...(state.route && { provider: state.provider.name }),
+        ...(asked && { model: asked.model, stream: asked.stream }),
+        ...(decision && { matched: decision.rule !== null, ruleId: decision.rule?.id ?? null }),
+        ...(decision?.step !== undefined && { step: decision.step }),
+        ...(delivered && { streamOutcome: delivered.outcome, chunks: delivered.contentChunks }),
+        ...(!ops && failureOf(ctx)),
       };
-      if (OPS_PATHS.has(ctx.path)) logger.debug(line, 'request');
+      if (ops) logger.debug(line, 'request');
       else logger.info(line, 'request');
+      if (decision && logger.isLevelEnabled('debug')) logger.debug({ requestId: state.requestId, explanation: decision.explanation }, describe(decision.explanation));
     }
   };
 }
@@ -189,51 +196,71 @@ function metricsRecorder(metrics: Metrics): Middleware {
       await next();
     } finally {
       // Only route templates become labels: a raw path would let clients mint unbounded series.
-      const route = matchedRoute(ctx) ?? 'unmatched';
+      const route = routeOf(ctx) ?? 'unmatched';
       metrics.httpRequests.inc({ method: ctx.method, route, status: String(ctx.status) });
       metrics.httpDuration.observe({ method: ctx.method, route }, elapsedMs(state) / 1000);
-      const answer = state.answer;
-      if (answer) {
-        metrics.responses.inc({ provider: state.provider.name, endpoint: route, matched: String(answer.ruleId !== null) });
-        if (answer.contentChunks) metrics.streamChunks.inc({ provider: state.provider.name }, answer.contentChunks);
+      const { decision, delivered } = state;
+      if (decision) {
+        metrics.responses.inc({ provider: state.provider.name, endpoint: route, matched: String(decision.rule !== null) });
+        if (delivered?.contentChunks) metrics.streamChunks.inc({ provider: state.provider.name }, delivered.contentChunks);
       }
     }
   };
 }
 
-function journalRecorder(journal: Journal): Middleware {
+function journalRecorder(state: StateStores): Middleware {
+  const journal = state.journal;
   return async (ctx: Context, next: Next) => {
     try {
       await next();
     } finally {
       if (journal.capacity > 0) {
-        const state = ctx.state as RequestState;
-        const answer = state.answer;
-        const route = matchedRoute(ctx);
+        const requestState = ctx.state as RequestState;
+        const { asked, decision, route } = requestState;
         const raw = (ctx.request as { rawBody?: string }).rawBody;
         const body = (ctx.request as { body?: unknown }).body;
         const bodyModel = body && typeof body === 'object' && typeof (body as { model?: unknown }).model === 'string' ? (body as { model: string }).model : null;
+        const bodyStream = body && typeof body === 'object' && (body as { stream?: unknown }).stream === true;
         // Only references and numbers: the journal formats (and redacts) an entry when it is listed.
-        journal.record({
+        journal.append({
           at: Date.now(),
           method: ctx.method,
-          provider: route ? state.provider.name : null,
-          endpoint: route ?? ctx.path,
-          model: answer?.model ?? bodyModel,
-          prompt: answer ? answer.prompt : null,
-          stream: answer?.stream ?? false,
-          step: answer?.step ?? null,
+          provider: route ? requestState.provider.name : null,
+          endpoint: route?.path ?? ctx.path,
+          model: asked?.model ?? bodyModel,
+          prompt: asked ? asked.prompt : null,
+          stream: asked?.stream ?? bodyStream === true,
+          step: decision?.step ?? null,
           status: ctx.status,
-          matched: answer?.ruleId != null,
-          ruleId: answer?.ruleId ?? null,
-          durationMs: elapsedMs(state),
+          matched: decision?.rule != null,
+          ruleId: decision?.rule?.id ?? null,
+          durationMs: elapsedMs(requestState),
           headers: ctx.request.headers,
           body: body ?? null,
           bodyBytes: raw === undefined ? 0 : Buffer.byteLength(raw),
+          ...(decision && { explain: explainLater(decision, ctx.request.headers) }),
+          ...(ctx.status >= 400 && { error: failureOf(ctx) ?? null }),
         });
       }
     }
   };
+}
+
+/**
+ * The decision's explanation, computed when the journal is first listed rather than on the request
+ * path. Header conditions read the journal's own reference to the headers, so the entry does not
+ * keep the request's context alive.
+ */
+function explainLater(decision: NonNullable<RequestState['decision']>, headers: Record<string, string | string[] | undefined>): () => Explanation {
+  const { rules, rule } = decision;
+  const conversation = {
+    ...decision.conversation,
+    header: (name: string) => {
+      const value = headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+  return () => explain(rules, conversation, rule);
 }
 
 function errorResponder(logger: Logger): Middleware {

@@ -2,17 +2,18 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo, Socket } from 'node:net';
 import type { LevelWithSilent } from 'pino';
 import { isAdminPath } from './admin/index.ts';
-import { Journal } from './admin/journal.ts';
 import { createApp } from './app.ts';
 import { ConfigSource } from './config/source.ts';
+import type { Clock } from './engine/clock.ts';
 import { baselineFromConfig } from './engine/rules.ts';
 import { RuleStore } from './engine/store.ts';
 import { ApiError, kindOfStatus } from './http/errors.ts';
 import type { Lifecycle } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
-import { anthropic } from './providers/anthropic/index.ts';
-import { openai } from './providers/openai/index.ts';
+import { PROVIDERS } from './providers/index.ts';
+import { createMemoryState } from './state/memory.ts';
+import type { RequestJournal, StateStores } from './state/types.ts';
 
 export interface MockServerOptions {
   /**
@@ -38,6 +39,13 @@ export interface MockServerOptions {
   reloadPollMs?: number;
   /** How long a reload that read an unfinished-looking file waits before reading it again (default 100). */
   reloadSettleMs?: number;
+  /**
+   * Where the overlay, sequence counters, journal and stored responses live (default: this server's
+   * memory). Given the journal size the config asks for.
+   */
+  state?: (journalSize: number) => StateStores | Promise<StateStores>;
+  /** Time for pacing and timing (tests inject a virtual clock). */
+  clock?: Clock;
 }
 
 export interface ServerOptions extends MockServerOptions {
@@ -52,7 +60,9 @@ export interface MockServer {
   /** A request listener for node:http (or any framework that hands over Node's req and res). */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
   store: RuleStore;
-  journal: Journal;
+  /** The server's state: admin overlay, sequence counters, journal, stored responses. */
+  state: StateStores;
+  journal: RequestJournal;
   metrics: Metrics;
   lifecycle: Lifecycle;
   config: ConfigSource;
@@ -74,7 +84,8 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
   const given = options.config ?? options.configPath;
   if (given === undefined) throw new TypeError('startServer needs a config: a path or an object');
   let store: RuleStore | undefined;
-  let journal: Journal | undefined;
+  let state: StateStores | undefined;
+  let pending: ReturnType<typeof baselineFromConfig> | undefined;
   const metrics = new Metrics({ ruleCounts: () => store!.counts() });
   const config = new ConfigSource({
     ...(typeof given === 'string' ? { path: given } : { inline: given }),
@@ -85,15 +96,18 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
     onLoad: (loaded) => {
       const baseline = baselineFromConfig(loaded.doc);
       if (store) store.replaceBaseline(baseline);
-      else store = new RuleStore(baseline);
-      if (journal) journal.resize(baseline.settings.journalSize);
-      else journal = new Journal(baseline.settings.journalSize);
+      else pending = baseline;
+      state?.journal.resize(baseline.settings.journalSize);
       metrics.configLoaded(new Date());
     },
     onReloadResult: (result) => metrics.configReloads.inc({ result }),
   });
   config.loadInitial();
-  const rules = store!;
+  const baseline = pending!;
+  state = await (options.state ?? ((journalSize) => createMemoryState({ journalSize })))(baseline.settings.journalSize);
+  const stores = state;
+  store = new RuleStore(baseline, stores.overlay, stores.sequences);
+  const rules = store;
   logger.info({ path: config.path, entries: rules.current.rules.length }, 'config loaded');
 
   const adminDisabled = options.adminDisabled === true || !rules.current.settings.adminEnabled;
@@ -103,14 +117,15 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
   const lifecycle: Lifecycle = { ready: true };
   const app = createApp({
     store: rules,
+    state: stores,
     logger,
-    journal: journal!,
     metrics,
     lifecycle,
     config,
     strictOverride: options.strict,
     adminToken: options.adminToken,
     adminDisabled: options.adminDisabled,
+    ...(options.clock && { clock: options.clock }),
   });
   if (options.watch !== false) await config.watch();
   let closing: Promise<void> | undefined;
@@ -118,8 +133,10 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
     (closing ??= (async () => {
       lifecycle.ready = false;
       await config.close();
+      rules.close();
+      await stores.close();
     })());
-  return { handler: app.callback(), store: rules, journal: journal!, metrics, lifecycle, config, logger, close };
+  return { handler: app.callback(), store: rules, state: stores, journal: stores.journal, metrics, lifecycle, config, logger, close };
 }
 
 /** Loads the config (throwing a ConfigError if it is unusable), starts listening and watching. */
@@ -188,7 +205,9 @@ function answerClientError(error: NodeJS.ErrnoException & { rawPacket?: Buffer }
   if (isAdminPath(path)) body = { error: { code: status === 431 ? 'too_large' : 'invalid_body', message } };
   else {
     const apiError = new ApiError({ status, kind: kindOfStatus(status), message });
-    const provider = path.startsWith('/v1/messages') || /\r\nanthropic-version:/i.test(head) ? anthropic : openai;
+    const headers = new Map<string, string>();
+    for (const [, name, value] of head.matchAll(/\r\n([^:\r\n]+):[ \t]*([^\r\n]*)/g)) headers.set(name!.toLowerCase(), value!);
+    const provider = PROVIDERS.find((p) => p.claims(path, (name) => headers.get(name))) ?? PROVIDERS.at(-1)!;
     body = provider.errorBody(apiError, provider.newRequestId());
   }
   const json = JSON.stringify(body);

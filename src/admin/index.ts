@@ -8,14 +8,14 @@ import { isDecompressionError } from '../http/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { AdminError, sendAdminError } from './errors.ts';
-import type { Journal } from './journal.ts';
+import type { StateStores } from '../state/types.ts';
 import { registerRequestRoutes } from './requests.ts';
 import { registerResponseRoutes } from './responses.ts';
 import { registerSequenceRoutes } from './sequences.ts';
 
 export interface AdminOptions {
   store: RuleStore;
-  journal: Journal;
+  state: StateStores;
   metrics: Metrics;
   logger: Logger;
   /** From MOCKLLM_ADMIN_TOKEN or --admin-token; wins over `settings.admin.token`. */
@@ -42,16 +42,17 @@ export function tokenMatches(presented: string, expected: string): boolean {
  * so /admin paths get the same 404 as any unknown path.
  */
 export function adminMiddleware(options: AdminOptions): Middleware {
-  const { store, journal, metrics } = options;
+  const { store, state, metrics } = options;
   const router = new Router();
   registerResponseRoutes(router, store, metrics);
-  router.post('/admin/reset', (ctx) => {
-    store.reset();
-    journal.clear();
+  router.post('/admin/reset', async (ctx) => {
+    // Everything back to the file: the overlay and sequence counters, the journal, stored responses.
+    await store.reset();
+    await Promise.all([state.journal.clear(), state.responses.clear()]);
     metrics.adminChanges.inc({ operation: 'reset' });
     ctx.status = 204;
   });
-  registerRequestRoutes(router, journal);
+  registerRequestRoutes(router, state.journal);
   registerSequenceRoutes(router, store, metrics);
 
   const handle = compose([

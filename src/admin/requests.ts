@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { AdminError } from './errors.ts';
-import type { Journal, JournalEntry, JournalFilter } from './journal.ts';
+import type { JournalEntry, JournalFilter } from '../state/journal.ts';
+import type { RequestJournal } from '../state/types.ts';
 
 function integerParam(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -35,8 +36,8 @@ function entryJson(entry: JournalEntry): string {
   }
 }
 
-export function registerRequestRoutes(router: Router, journal: Journal): void {
-  router.get('/admin/requests', (ctx) => {
+export function registerRequestRoutes(router: Router, journal: RequestJournal): void {
+  router.get('/admin/requests', async (ctx) => {
     const q = ctx.query;
     const filter: JournalFilter = {};
     const provider = stringParam(q.provider, 'provider');
@@ -52,13 +53,13 @@ export function registerRequestRoutes(router: Router, journal: Journal): void {
     if (limit !== undefined) filter.limit = limit;
     if (after !== undefined) filter.after = after;
     // Serialised here, entry by entry, so that one entry that cannot be written does not fail the listing.
-    const requests = journal.list(filter).map(entryJson);
+    const requests = (await journal.list(filter)).map(entryJson);
     ctx.type = 'application/json';
-    ctx.body = `{"requests":[${requests.join(',')}],"size":${journal.size},"capacity":${journal.capacity}}`;
+    ctx.body = `{"requests":[${requests.join(',')}],"size":${await journal.size()},"capacity":${journal.capacity}}`;
   });
 
-  router.delete('/admin/requests', (ctx) => {
-    journal.clear();
+  router.delete('/admin/requests', async (ctx) => {
+    await journal.clear();
     ctx.status = 204;
   });
 }

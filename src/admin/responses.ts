@@ -56,11 +56,11 @@ export function registerResponseRoutes(router: Router, store: RuleStore, metrics
     ctx.body = { responses: store.current.rules.map(presentRule) };
   });
 
-  router.post('/admin/responses', (ctx) => {
+  router.post('/admin/responses', async (ctx) => {
     const spec = ruleSpecFromBody(ctx.request.body);
     let rule: Rule;
     try {
-      rule = store.create(spec);
+      rule = await store.create(spec);
     } catch (error) {
       if (error instanceof RuleIdConflict) throw new AdminError(409, 'conflict', error.message, 'id');
       throw error;
@@ -71,8 +71,8 @@ export function registerResponseRoutes(router: Router, store: RuleStore, metrics
     ctx.body = presentRule(rule);
   });
 
-  router.delete('/admin/responses', (ctx) => {
-    store.reset();
+  router.delete('/admin/responses', async (ctx) => {
+    await store.reset();
     metrics.adminChanges.inc({ operation: 'reset' });
     ctx.status = 204;
   });
@@ -81,21 +81,21 @@ export function registerResponseRoutes(router: Router, store: RuleStore, metrics
     ctx.body = presentRule(find(ctx));
   });
 
-  router.put('/admin/responses/:id', (ctx) => {
+  router.put('/admin/responses/:id', async (ctx) => {
     const id = ctx.params.id!;
     const spec = ruleSpecFromBody(ctx.request.body);
     if (spec.id !== undefined && spec.id !== id) {
       throw new AdminError(400, 'invalid_body', `id "${spec.id}" in the body does not match "${id}" in the URL`, 'id');
     }
-    const rule = store.replace(id, spec);
+    const rule = await store.replace(id, spec);
     if (!rule) throw new AdminError(404, 'not_found', `No response with id '${id}'.`);
     metrics.adminChanges.inc({ operation: 'replace' });
     ctx.body = presentRule(rule);
   });
 
-  router.delete('/admin/responses/:id', (ctx) => {
+  router.delete('/admin/responses/:id', async (ctx) => {
     find(ctx);
-    store.delete(ctx.params.id!);
+    await store.delete(ctx.params.id!);
     metrics.adminChanges.inc({ operation: 'delete' });
     ctx.status = 204;
   });

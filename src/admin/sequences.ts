@@ -5,18 +5,18 @@ import { AdminError } from './errors.ts';
 
 /** Sequence progress: which step each sequence rule's next matching call gets, and a way to rewind. */
 export function registerSequenceRoutes(router: Router, store: RuleStore, metrics: Metrics): void {
-  router.get('/admin/sequences', (ctx) => {
-    ctx.body = { sequences: store.sequences() };
+  router.get('/admin/sequences', async (ctx) => {
+    ctx.body = { sequences: await store.sequences() };
   });
 
-  router.post('/admin/sequences/reset', (ctx) => {
-    store.resetSequences();
+  router.post('/admin/sequences/reset', async (ctx) => {
+    await store.resetSequences();
     metrics.adminChanges.inc({ operation: 'sequences_reset' });
     ctx.status = 204;
   });
 
-  router.post('/admin/sequences/:id/reset', (ctx) => {
-    if (!store.resetSequences(ctx.params.id!)) {
+  router.post('/admin/sequences/:id/reset', async (ctx) => {
+    if (!(await store.resetSequences(ctx.params.id!))) {
       throw new AdminError(404, 'not_found', `No sequence rule with id '${ctx.params.id}'.`);
     }
     metrics.adminChanges.inc({ operation: 'sequences_reset' });

@@ -141,8 +141,8 @@ export interface EmbeddingsSpec {
 /** One entry of `models:`: what GET /v1/models lists. */
 export interface ModelSpec {
   id: string;
-  /** Which API lists it; by default `anthropic` for ids starting with `claude`, else `openai`. */
-  provider?: 'openai' | 'anthropic';
+  /** Which provider lists it (a registered provider's name); by default the provider that owns such ids (`claude…`: `anthropic`). */
+  provider?: string;
   /** Anthropic's `display_name` (derived from the id when absent). */
   display_name?: string;
   /** Unix seconds or an RFC 3339 date: OpenAI's `created`, Anthropic's `created_at`. */
@@ -154,10 +154,6 @@ export interface ModelSpec {
   max_tokens?: number;
 }
 
-/** The API that lists a model by default: Anthropic's for `claude…` ids, else OpenAI's. */
-export function defaultModelProvider(id: string): 'openai' | 'anthropic' {
-  return id.startsWith('claude') ? 'anthropic' : 'openai';
-}
 
 export interface ConfigFile {
   responses?: Record<string, ResponseSpec> | null;
@@ -332,7 +328,7 @@ export const configSchema = {
             additionalProperties: false,
             properties: {
               id: { type: 'string', minLength: 1 },
-              provider: { enum: ['openai', 'anthropic'] },
+              provider: { type: 'string' },
               display_name: { type: 'string' },
               created: { type: ['integer', 'string'] },
               owned_by: { type: 'string' },

@@ -1,6 +1,7 @@
 import safeRegex from 'safe-regex2';
 import { backtracksExponentially } from './regex-safety.ts';
-import { defaultModelProvider, type ConfigFile, type MatchSpec, type ResponseSpec, type RuleSpec } from './schema.ts';
+import { PROVIDERS } from '../providers/index.ts';
+import type { ConfigFile, MatchSpec, ResponseSpec, RuleSpec } from './schema.ts';
 import type { SchemaProblem } from './validate.ts';
 
 /** `/pattern/flags` or a bare pattern; throws SyntaxError when it does not compile. */
@@ -77,7 +78,16 @@ export function checkMatch(match: MatchSpec, at: string[]): SchemaProblem[] {
 }
 
 export function checkRuleSemantics(rule: RuleSpec, at: string[]): SchemaProblem[] {
-  return [...checkMatch(rule.match, [...at, 'match']), ...checkResponse(rule.response, [...at, 'response'])];
+  return [...checkMatch(rule.match, [...at, 'match']), ...checkProviders(rule.match, [...at, 'match', 'provider']), ...checkResponse(rule.response, [...at, 'response'])];
+}
+
+/** `match.provider` names registered providers: a misspelt one would silently never match. */
+function checkProviders(match: MatchSpec | undefined, at: string[]): SchemaProblem[] {
+  const named = match?.provider;
+  if (named === undefined) return [];
+  const known = PROVIDERS.map((p) => p.name);
+  const unknown = (Array.isArray(named) ? named : [named]).find((name) => !known.includes(name));
+  return unknown === undefined ? [] : [problem(at, `"${unknown}" is not a provider; use ${known.map((n) => `"${n}"`).join(', ')}`)];
 }
 
 export function checkConfigSemantics(doc: ConfigFile): SchemaProblem[] {
@@ -104,7 +114,11 @@ function checkModels(doc: ConfigFile): SchemaProblem[] {
   (doc.models ?? []).forEach((entry, index) => {
     const at = ['models', String(index)];
     const spec = typeof entry === 'string' ? { id: entry } : entry;
-    const provider = spec.provider ?? defaultModelProvider(spec.id);
+    // The provider list is read here, at validation time, never while modules load (config and providers import each other).
+    if (spec.provider !== undefined && !PROVIDERS.some((p) => p.name === spec.provider)) {
+      problems.push(problem([...at, 'provider'], `must be one of ${PROVIDERS.map((p) => `"${p.name}"`).join(', ')}`));
+    }
+    const provider = spec.provider ?? PROVIDERS.find((p) => p.models?.owns(spec.id))?.name ?? PROVIDERS.at(-1)!.name;
     if (seen.has(`${provider}\u0000${spec.id}`)) problems.push(problem(typeof entry === 'string' ? at : [...at, 'id'], `"${spec.id}" is already listed for ${provider}`));
     seen.add(`${provider}\u0000${spec.id}`);
     if (typeof spec.created === 'string' && Number.isNaN(Date.parse(spec.created))) {

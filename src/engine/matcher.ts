@@ -10,6 +10,15 @@ export function promptKey(text: string, mode: MatchMode): string {
   return mode === 'exact' ? text : normalizePrompt(text);
 }
 
+/** One condition of a rule's match, compiled: a test, and in words what it wants and what it got. */
+export interface Condition {
+  /** The key as written in the rule: `prompt`, `model`, `headers.x-team`, … */
+  readonly name: string;
+  test(conversation: Conversation): boolean;
+  /** Why it does not hold for this conversation, e.g. "wanted `gpt-4*`, got `claude-sonnet-4-6`". */
+  why(conversation: Conversation): string;
+}
+
 export interface Matcher {
   /**
    * Set when the rule's only condition is an exact prompt on the last user message: such rules
@@ -18,6 +27,7 @@ export interface Matcher {
   readonly promptKey: string | undefined;
   /** Conditions that hold: more conditions, and more precise ones, make a rule more specific. */
   readonly specificity: number;
+  readonly conditions: readonly Condition[];
   test(conversation: Conversation): boolean;
 }
 
@@ -39,67 +49,89 @@ export const REGEX_INPUT_LIMIT = 16_384;
 // Weights for specificity: an exact prompt pins one request; a pattern pins a family of them.
 const WEIGHT = { prompt: 4, regex: 3, contains: 2, other: 1 };
 
+const quote = (text: string, max = 60) => `\`${text.length > max ? `${text.slice(0, max)}…` : text}\``;
+
+/** Where two texts part: "differs after 'what colour is the'" (or which one is longer). */
+export function whereTextsDiffer(wanted: string, got: string): string {
+  let i = 0;
+  while (i < wanted.length && i < got.length && wanted[i] === got[i]) i++;
+  const before = wanted.slice(Math.max(0, i - 40), i);
+  if (i === 0) return `wanted ${quote(wanted)}, got ${quote(got)}`;
+  if (i === got.length) return `the text ends after '${before}' (wanted ${quote(wanted)})`;
+  if (i === wanted.length) return `the text goes on after '${before}': ${quote(got.slice(i))}`;
+  return `differs after '${before}': wanted ${quote(wanted.slice(i))}, got ${quote(got.slice(i))}`;
+}
+
 /** Compiles a rule's match once, at load: regexes, globs and normalised strings are all prebuilt. */
 export function compileMatcher(match: MatchSpec, mode: MatchMode): Matcher {
-  const checks: ((c: Conversation) => boolean)[] = [];
+  const conditions: Condition[] = [];
   let specificity = 0;
+  const add = (name: string, weight: number, test: Condition['test'], why: Condition['why']) => {
+    conditions.push({ name, test, why });
+    specificity += weight;
+  };
   const target = match.on ?? 'last_user';
   const texts = (c: Conversation): string[] =>
     target === 'last_user' ? [c.prompt] : target === 'system' ? [c.system] : [c.system, ...c.messages.map((m) => m.text)];
+  const where = target === 'last_user' ? 'the last user message' : target === 'system' ? 'the system prompt' : 'no message';
 
   if (match.prompt !== undefined) {
     const key = promptKey(match.prompt, mode);
-    checks.push((c) => texts(c).some((t) => promptKey(t, mode) === key));
-    specificity += WEIGHT.prompt;
+    add('prompt', WEIGHT.prompt, (c) => texts(c).some((t) => promptKey(t, mode) === key), (c) =>
+      target === 'any' ? `no message equals ${quote(match.prompt!)}` : whereTextsDiffer(key, promptKey(texts(c)[0]!, mode)),
+    );
   }
   if (match.contains !== undefined) {
     const needle = mode === 'exact' ? match.contains : normalizePrompt(match.contains);
-    checks.push((c) => texts(c).some((t) => (mode === 'exact' ? t : normalizePrompt(t)).includes(needle)));
-    specificity += WEIGHT.contains;
+    add('contains', WEIGHT.contains, (c) => texts(c).some((t) => (mode === 'exact' ? t : normalizePrompt(t)).includes(needle)), () => `${where} does not contain ${quote(match.contains!)}`);
   }
   if (match.regex !== undefined) {
     const regex = parseRegex(match.regex);
-    checks.push((c) => texts(c).some((t) => regex.test(t.length > REGEX_INPUT_LIMIT ? t.slice(0, REGEX_INPUT_LIMIT) : t)));
-    specificity += WEIGHT.regex;
+    add('regex', WEIGHT.regex, (c) => texts(c).some((t) => regex.test(t.length > REGEX_INPUT_LIMIT ? t.slice(0, REGEX_INPUT_LIMIT) : t)), () => `${where} does not match ${quote(match.regex!)}`);
   }
   const providers = list(match.provider);
-  if (providers) {
-    checks.push((c) => providers.includes(c.provider));
-    specificity += WEIGHT.other;
-  }
+  if (providers) add('provider', WEIGHT.other, (c) => providers.includes(c.provider), (c) => `wanted ${providers.map((p) => quote(p)).join(' or ')}, got ${quote(c.provider)}`);
   const endpoints = list(match.endpoint);
-  if (endpoints) {
-    checks.push((c) => endpoints.includes(c.endpoint));
-    specificity += WEIGHT.other;
-  }
-  const models = list(match.model)?.map(globToRegExp);
-  if (models) {
-    checks.push((c) => models.some((m) => m.test(c.model)));
-    specificity += WEIGHT.other;
+  if (endpoints) add('endpoint', WEIGHT.other, (c) => endpoints.includes(c.endpoint), (c) => `wanted ${endpoints.map((e) => quote(e)).join(' or ')}, got ${quote(c.endpoint)}`);
+  const modelGlobs = list(match.model);
+  if (modelGlobs) {
+    const models = modelGlobs.map(globToRegExp);
+    add('model', WEIGHT.other, (c) => models.some((m) => m.test(c.model)), (c) => `wanted ${modelGlobs.map((m) => quote(m)).join(' or ')}, got ${quote(c.model)}`);
   }
   const tools = list(match.tools);
   if (tools) {
-    checks.push((c) => tools.every((t) => c.tools.includes(t)));
-    specificity += WEIGHT.other;
+    add('tools', WEIGHT.other, (c) => tools.every((t) => c.tools.includes(t)), (c) => {
+      const missing = tools.filter((t) => !c.tools.includes(t));
+      return `the request does not offer ${missing.map((t) => quote(t)).join(', ')} (it offers ${c.tools.length === 0 ? 'no tools' : c.tools.map((t) => quote(t)).join(', ')})`;
+    });
   }
   if (match.tool_result !== undefined && match.tool_result !== false) {
     const name = typeof match.tool_result === 'string' ? match.tool_result : undefined;
-    checks.push((c) => c.toolResult !== undefined && (name === undefined || c.toolResult.name === name));
-    specificity += WEIGHT.other;
+    add('tool_result', WEIGHT.other, (c) => c.toolResult !== undefined && (name === undefined || c.toolResult.name === name), (c) =>
+      c.toolResult === undefined
+        ? 'the last message is not a tool result'
+        : `wanted a result of ${quote(name!)}, got one of ${c.toolResult.name === undefined ? 'an unnamed tool' : quote(c.toolResult.name)}`,
+    );
   } else if (match.tool_result === false) {
-    checks.push((c) => c.toolResult === undefined);
-    specificity += WEIGHT.other;
+    add('tool_result', WEIGHT.other, (c) => c.toolResult === undefined, () => 'the last message is a tool result');
   }
   if (match.headers) {
-    const expected = Object.entries(match.headers);
-    checks.push((c) => expected.every(([name, value]) => c.header(name) === value));
-    specificity += WEIGHT.other * expected.length;
+    for (const [name, value] of Object.entries(match.headers)) {
+      add(`headers.${name}`, WEIGHT.other, (c) => c.header(name) === value, (c) => {
+        const got = c.header(name);
+        return got === undefined ? `wanted ${quote(value)}, the header is absent` : `wanted ${quote(value)}, got ${quote(got)}`;
+      });
+    }
   }
 
-  const onlyPrompt = match.prompt !== undefined && target === 'last_user' && checks.length === 1;
+  const onlyPrompt = match.prompt !== undefined && target === 'last_user' && conditions.length === 1;
   return {
     promptKey: onlyPrompt ? promptKey(match.prompt!, mode) : undefined,
     specificity,
-    test: (c) => checks.every((check) => check(c)),
+    conditions,
+    test: (c) => {
+      for (const condition of conditions) if (!condition.test(c)) return false;
+      return true;
+    },
   };
 }

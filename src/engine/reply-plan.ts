@@ -2,7 +2,7 @@ import { chunkText, type TextReply } from './reply.ts';
 import type { Conversation } from './conversation.ts';
 import { resolveText, type CompiledToolCall, type Delivery, type TextAnswer, type ToolCallsAnswer } from './response.ts';
 import type { Rule } from './rules.ts';
-import { anthropicTextTokens, countTextTokens } from './tokens.ts';
+import { countTextTokens } from './tokens.ts';
 
 export interface ToolCallPlan {
   call: CompiledToolCall;
@@ -61,18 +61,17 @@ export function contentChunkCount(reply: Reply): number {
   return count;
 }
 
-function toolTokens(reply: Reply, count: (text: string) => number): number {
+/** Tokens of the reply's tool calls (names and arguments) by a provider's own count. */
+export function toolTokens(reply: Reply, count: (text: string) => number = countTextTokens): number {
   let total = 0;
   for (const { call } of reply.toolCalls) total += count(call.name) + count(call.argumentsJson);
   return total;
 }
 
-/** Completion tokens as OpenAI counts them (o200k), unless the rule fixes the figure. */
-export function openaiOutputTokens(reply: Reply): number {
-  return reply.delivery.usage?.output ?? (reply.text?.openaiTokens ?? 0) + toolTokens(reply, countTextTokens);
-}
-
-/** Output tokens by the Anthropic estimate, unless the rule fixes the figure; never 0. */
-export function anthropicOutputTokens(reply: Reply): number {
-  return reply.delivery.usage?.output ?? Math.max((reply.text?.anthropicTokens ?? 0) + toolTokens(reply, anthropicTextTokens), 1);
+/**
+ * Output tokens by the reference count (o200k_base, OpenAI's), unless the rule fixes the figure:
+ * what tokens_per_second spreads over the chunks, and OpenAI-family providers' completion tokens.
+ */
+export function outputTokens(reply: Reply): number {
+  return reply.delivery.usage?.output ?? (reply.text?.tokens ?? 0) + toolTokens(reply);
 }

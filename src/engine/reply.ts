@@ -1,6 +1,6 @@
 import { decodeGenerator, encode } from 'gpt-tokenizer/encoding/o200k_base';
 import type { Chunking } from '../config/schema.ts';
-import { anthropicTextTokens, boundedPieces, countTextTokens } from './tokens.ts';
+import { boundedPieces, countTextTokens } from './tokens.ts';
 
 // Splitting into user-perceived characters means a streamed delta never ends inside a surrogate
 // pair, a combining sequence or an emoji ZWJ sequence.
@@ -81,8 +81,7 @@ export function chunkText(text: string, chunking: Chunking): string[] {
 export class TextReply {
   readonly text: string;
   #chunksJson = new Map<Chunking, readonly string[]>();
-  #openaiTokens: number | undefined;
-  #anthropicTokens: number | undefined;
+  #tokens: number | undefined;
 
   constructor(text: string) {
     this.text = text;
@@ -98,11 +97,8 @@ export class TextReply {
     return chunks;
   }
 
-  get openaiTokens(): number {
-    return (this.#openaiTokens ??= countTextTokens(this.text));
-  }
-
-  get anthropicTokens(): number {
-    return (this.#anthropicTokens ??= anthropicTextTokens(this.text));
+  /** Its o200k_base token count, the reference every provider's own count derives from. */
+  get tokens(): number {
+    return (this.#tokens ??= countTextTokens(this.text));
   }
 }

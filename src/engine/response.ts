@@ -11,22 +11,24 @@ import type { Conversation } from './conversation.ts';
 import { compilePacing, type Pacing } from './pacing.ts';
 import { TextReply } from './reply.ts';
 
-/** One finish, in both providers' words. */
+/** Why an answer ended, in no provider's words: each provider names it in its own (its finish reason). */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'stop_sequence' | 'pause_turn';
+
+/**
+ * One finish. A rule may name it in the config's two vocabularies, `finish_reason` (OpenAI's words)
+ * and `stop_reason` (Anthropic's); a provider whose own words those are uses what the rule wrote,
+ * every other provider translates `reason`.
+ */
 export interface Finish {
-  openai: OpenAiFinishReason;
-  anthropic: AnthropicStopReason;
+  reason: FinishReason;
+  finishReason?: OpenAiFinishReason;
+  stopReason?: AnthropicStopReason;
 }
 
-const ANTHROPIC_FOR: Record<OpenAiFinishReason, AnthropicStopReason> = {
-  stop: 'end_turn',
-  length: 'max_tokens',
-  tool_calls: 'tool_use',
-  content_filter: 'refusal',
-};
-const OPENAI_FOR: Record<AnthropicStopReason, OpenAiFinishReason> = {
+const FROM_STOP_REASON: Record<AnthropicStopReason, FinishReason> = {
   end_turn: 'stop',
-  stop_sequence: 'stop',
-  pause_turn: 'stop',
+  stop_sequence: 'stop_sequence',
+  pause_turn: 'pause_turn',
   max_tokens: 'length',
   tool_use: 'tool_calls',
   refusal: 'content_filter',
@@ -130,14 +132,16 @@ export function resolveText(source: TextSource, conversation: Conversation): Tex
   return source instanceof TextTemplate ? source.render(conversation) : source;
 }
 
-function compileFinish(spec: ResponseObject, fallback: OpenAiFinishReason): Finish {
-  if (spec.finish_reason && spec.stop_reason) return { openai: spec.finish_reason, anthropic: spec.stop_reason };
-  if (spec.finish_reason) return { openai: spec.finish_reason, anthropic: ANTHROPIC_FOR[spec.finish_reason] };
-  if (spec.stop_reason) return { openai: OPENAI_FOR[spec.stop_reason], anthropic: spec.stop_reason };
-  return { openai: fallback, anthropic: ANTHROPIC_FOR[fallback] };
+function compileFinish(spec: ResponseObject, fallback: FinishReason): Finish {
+  const reason = spec.finish_reason ?? (spec.stop_reason ? FROM_STOP_REASON[spec.stop_reason] : fallback);
+  return {
+    reason,
+    ...(spec.finish_reason && { finishReason: spec.finish_reason }),
+    ...(spec.stop_reason && { stopReason: spec.stop_reason }),
+  };
 }
 
-function compileDelivery(spec: ResponseObject, settings: Settings, fallback: OpenAiFinishReason): Delivery {
+function compileDelivery(spec: ResponseObject, settings: Settings, fallback: FinishReason): Delivery {
   const usage = spec.usage && {
     ...((spec.usage.input_tokens ?? spec.usage.prompt_tokens) !== undefined && { input: spec.usage.input_tokens ?? spec.usage.prompt_tokens }),
     ...((spec.usage.output_tokens ?? spec.usage.completion_tokens) !== undefined && { output: spec.usage.output_tokens ?? spec.usage.completion_tokens }),

@@ -1,5 +1,6 @@
 import type { RuleSpec } from '../config/schema.ts';
 import { hex } from '../http/ids.ts';
+import type { AdminOverlay, OverlayEntry, OverlaySnapshot, SequenceCounters } from '../state/types.ts';
 import { sequenceStep } from './response.ts';
 import { buildRuleSet, compileRule, type Baseline, type Rule, type RuleSet } from './rules.ts';
 
@@ -22,18 +23,13 @@ export interface SequenceState {
   then: 'loop' | 'repeat_last';
 }
 
-interface AdminRuleSpec {
-  id: string;
-  spec: RuleSpec;
-}
-
 /**
- * The one place the server's answers live: the file baseline plus the admin overlay on top.
+ * The one place the server's answers are assembled: the file baseline plus the admin overlay on top.
  *
- * The overlay records intent, not a copy of the result: rules created at run time, file rules
- * replaced, file rules deleted. A reload of the file swaps the baseline and the overlay is laid on
- * it again (admin rules compiled anew, so a changed `settings.match` applies to them too), so admin
- * changes survive reloads until reset.
+ * The overlay (state/types.ts) records intent, not a copy of the result: rules created at run time,
+ * file rules replaced, file rules deleted. A reload of the file swaps the baseline and the overlay is
+ * laid on it again (admin rules compiled anew, so a changed `settings.match` applies to them too), so
+ * admin changes survive reloads until reset.
  *
  * Readers take `current` once per request and keep that object. Every change builds a whole new
  * RuleSet and swaps it in with one assignment, so a request never sees half of a change.
@@ -41,16 +37,19 @@ interface AdminRuleSpec {
 export class RuleStore {
   #baseline: Baseline;
   #current: RuleSet;
-  /** Newest first: at equal priority and specificity, a later POST wins. */
-  #created: AdminRuleSpec[] = [];
-  #replaced = new Map<string, AdminRuleSpec>();
-  #deleted = new Set<string>();
-  /** Matching calls per sequence rule id. Kept across reloads; dropped when the rule changes (in the file or through the admin API) or on reset. */
-  #sequenceCalls = new Map<string, number>();
+  readonly #overlay: AdminOverlay;
+  readonly #sequences: SequenceCounters;
+  /** The overlay version `current` was built from. */
+  #version = -1;
+  readonly #unsubscribe: () => void;
 
-  constructor(baseline: Baseline) {
+  constructor(baseline: Baseline, overlay: AdminOverlay, sequences: SequenceCounters) {
     this.#baseline = baseline;
-    this.#current = this.#build();
+    this.#overlay = overlay;
+    this.#sequences = sequences;
+    this.#current = this.#build(overlay.snapshot());
+    // Changes made elsewhere (another replica's admin API) arrive here; older snapshots are ignored.
+    this.#unsubscribe = overlay.subscribe((snapshot) => this.#adopt(snapshot));
   }
 
   get current(): RuleSet {
@@ -59,6 +58,11 @@ export class RuleStore {
 
   get baseline(): Baseline {
     return this.#baseline;
+  }
+
+  /** The overlay version that serves now. */
+  get overlayVersion(): number {
+    return this.#version;
   }
 
   counts(): RuleCounts {
@@ -70,112 +74,123 @@ export class RuleStore {
   replaceBaseline(baseline: Baseline): void {
     const before = this.#current.byId;
     this.#baseline = baseline;
-    this.#current = this.#build();
+    this.#current = this.#build(this.#overlay.snapshot());
     // Progress is kept by rule id, but a sequence the file changed is a new sequence: going on at
-    // the old count would start it midway. Admin replacements restart it the same way.
-    for (const id of this.#sequenceCalls.keys()) {
+    // the old count would start it midway.
+    const changed: string[] = [];
+    for (const [id, then] of before) {
+      if (then.response.kind !== 'sequence') continue;
       const now = this.#current.byId.get(id);
-      const then = before.get(id);
-      if (!now || !then || JSON.stringify(now.spec) !== JSON.stringify(then.spec)) this.#sequenceCalls.delete(id);
+      if (!now || JSON.stringify(now.spec) !== JSON.stringify(then.spec)) changed.push(id);
     }
+    if (changed.length > 0) void this.#sequences.reset(changed).catch(() => {});
   }
 
-  create(spec: RuleSpec): Rule {
+  async create(spec: RuleSpec): Promise<Rule> {
     const id = spec.id ?? `admin-${hex(12)}`;
-    if (this.#current.byId.has(id) || this.#baseline.rules.some((r) => r.id === id)) {
+    const taken = this.#current.byId.has(id) || this.#overlay.snapshot().created.some((r) => r.id === id) || this.#baseline.rules.some((r) => r.id === id);
+    if (taken) {
       throw new RuleIdConflict(`A response with id '${id}' already exists.`);
     }
     // Compiled before it is recorded, so a rule that cannot compile changes nothing.
     compileRule(spec, id, 'admin', this.#baseline.settings);
-    this.#created.unshift({ id, spec });
-    this.#commit();
+    await this.#apply({ op: 'create', entry: { id, spec } });
     return this.#current.byId.get(id)!;
   }
 
   /** Replaces the rule with this id (a file rule becomes an admin override). Undefined if none. */
-  replace(id: string, spec: RuleSpec): Rule | undefined {
+  async replace(id: string, spec: RuleSpec): Promise<Rule | undefined> {
     if (!this.#current.byId.has(id)) return undefined;
     compileRule(spec, id, 'admin', this.#baseline.settings);
-    const entry = { id, spec: { ...spec, id } };
-    const index = this.#created.findIndex((r) => r.id === id);
-    if (index >= 0) this.#created[index] = entry;
-    else this.#replaced.set(id, entry);
-    this.#sequenceCalls.delete(id);
-    this.#commit();
-    return this.#current.byId.get(id)!;
+    const created = this.#overlay.snapshot().created.some((r) => r.id === id);
+    await this.#apply({ op: 'replace', entry: { id, spec: { ...spec, id } }, created });
+    await this.#sequences.reset([id]);
+    return this.#current.byId.get(id);
   }
 
   /** Removes the rule with this id (a file rule stays hidden until reset). False if none. */
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     if (!this.#current.byId.has(id)) return false;
-    const index = this.#created.findIndex((r) => r.id === id);
-    if (index >= 0) this.#created.splice(index, 1);
-    else {
-      this.#replaced.delete(id);
-      this.#deleted.add(id);
-    }
-    this.#sequenceCalls.delete(id);
-    this.#commit();
+    const created = this.#overlay.snapshot().created.some((r) => r.id === id);
+    await this.#apply({ op: 'delete', id, created });
+    await this.#sequences.reset([id]);
     return true;
   }
 
   /** Drops every admin change and all sequence progress: back to exactly what the file says. */
-  reset(): void {
-    this.#created = [];
-    this.#replaced.clear();
-    this.#deleted.clear();
-    this.#sequenceCalls.clear();
-    this.#commit();
+  async reset(): Promise<void> {
+    await this.#apply({ op: 'reset' });
+    await this.#sequences.reset();
   }
 
   /** Counts one matching call of a sequence rule and says which step it gets. */
-  nextSequenceStep(rule: Rule): number {
+  async nextSequenceStep(rule: Rule): Promise<number> {
     if (rule.response.kind !== 'sequence') return 0;
-    const calls = this.#sequenceCalls.get(rule.id) ?? 0;
-    this.#sequenceCalls.set(rule.id, calls + 1);
-    return sequenceStep(rule.response, calls);
+    return sequenceStep(rule.response, await this.#sequences.next(rule.id));
   }
 
-  sequences(): SequenceState[] {
+  /** The step the next matching call of a sequence rule would get, without counting a call. */
+  async peekSequenceStep(rule: Rule): Promise<number> {
+    if (rule.response.kind !== 'sequence') return 0;
+    return sequenceStep(rule.response, await this.#sequences.peek(rule.id));
+  }
+
+  async sequences(): Promise<SequenceState[]> {
     const states: SequenceState[] = [];
     for (const rule of this.#current.rules) {
       if (rule.response.kind !== 'sequence') continue;
-      const calls = this.#sequenceCalls.get(rule.id) ?? 0;
+      const calls = await this.#sequences.peek(rule.id);
       states.push({ ruleId: rule.id, calls, nextStep: sequenceStep(rule.response, calls), steps: rule.response.steps.length, then: rule.response.then });
     }
     return states;
   }
 
   /** Restarts one sequence, or all of them. False when the id names no sequence rule. */
-  resetSequences(ruleId?: string): boolean {
+  async resetSequences(ruleId?: string): Promise<boolean> {
     if (ruleId === undefined) {
-      this.#sequenceCalls.clear();
+      await this.#sequences.reset();
       return true;
     }
     if (this.#current.byId.get(ruleId)?.response.kind !== 'sequence') return false;
-    this.#sequenceCalls.delete(ruleId);
+    await this.#sequences.reset([ruleId]);
     return true;
   }
 
-  #commit(): void {
-    this.#current = this.#build();
+  close(): void {
+    this.#unsubscribe();
   }
 
-  #build(): RuleSet {
+  async #apply(change: Parameters<AdminOverlay['apply']>[0]): Promise<void> {
+    const stored = this.#overlay.apply(change);
+    // A store that applies at once (in memory) serves the change before the next request is read,
+    // as a synchronous store did; a network store serves it once acknowledged.
+    this.#adopt(this.#overlay.snapshot());
+    this.#adopt(await stored);
+  }
+
+  #adopt(snapshot: OverlaySnapshot): void {
+    if (snapshot.version <= this.#version) return;
+    this.#current = this.#build(snapshot);
+  }
+
+  #build(overlay: OverlaySnapshot): RuleSet {
+    this.#version = overlay.version;
     const settings = this.#baseline.settings;
-    const compile = (entry: AdminRuleSpec, layer: 'admin' | 'file') => compileRule(entry.spec, entry.id, 'admin', settings, layer);
+    const compile = (entry: OverlayEntry, layer: 'admin' | 'file') => compileRule(entry.spec, entry.id, 'admin', settings, layer);
     const fileIds = new Set(this.#baseline.rules.map((r) => r.id));
+    const replaced = new Map(overlay.replaced.map((r) => [r.id, r]));
+    const deleted = new Set(overlay.deleted);
     // A reload may bring a file rule with the id of a rule created at run time: the admin rule, made
     // on purpose by the test that is running, keeps the id and hides the file's until reset.
-    const createdIds = new Set(this.#created.map((r) => r.id));
+    const createdIds = new Set(overlay.created.map((r) => r.id));
     // A replacement whose file rule has since left the file keeps answering: the user asked for it.
-    const orphans = [...this.#replaced.values()].filter((r) => !fileIds.has(r.id)).map((r) => compile(r, 'file'));
+    const orphans = overlay.replaced.filter((r) => !fileIds.has(r.id)).map((r) => compile(r, 'file'));
     const fileRules = this.#baseline.rules
-      .filter((r) => !this.#deleted.has(r.id) && !createdIds.has(r.id))
+      .filter((r) => !deleted.has(r.id) && !createdIds.has(r.id))
       .map((r) => {
-        const replacement = this.#replaced.get(r.id);
+        const replacement = replaced.get(r.id);
         return replacement ? compile(replacement, 'file') : r;
       });
-    return buildRuleSet(this.#baseline, [...this.#created.map((r) => compile(r, 'admin')), ...orphans, ...fileRules]);
+    return buildRuleSet(this.#baseline, [...overlay.created.map((r) => compile(r, 'admin')), ...orphans, ...fileRules]);
   }
 }

@@ -66,38 +66,3 @@ function countUncached(text: string): number {
   for (const piece of boundedPieces(text)) total += countO200k(piece, PLAIN_TEXT);
   return total;
 }
-
-export interface FramedMessage {
-  role: string;
-  text: string;
-  name?: string;
-}
-
-/**
- * Prompt tokens of a chat request as OpenAI counts them: 3 per message, the role, the content,
- * 1 more with `name`, and 3 to prime the reply. One user message "hi" gives 8.
- */
-export function chatPromptTokens(messages: readonly FramedMessage[]): number {
-  let total = 3;
-  for (const message of messages) {
-    total += 3 + countTextTokens(message.role) + countTextTokens(message.text);
-    if (message.name) total += 1 + countTextTokens(message.name);
-  }
-  return total;
-}
-
-// Anthropic publishes no tokenizer for current models; Claude tokenizers yield somewhat more tokens
-// than o200k, so one deterministic estimate serves usage and count_tokens alike.
-const ANTHROPIC_FACTOR = 1.1;
-const ANTHROPIC_PER_MESSAGE = 4;
-
-export function anthropicTextTokens(text: string): number {
-  return Math.ceil(countTextTokens(text) * ANTHROPIC_FACTOR);
-}
-
-/** Estimated `input_tokens` of an Anthropic request: system plus every message, each framed. */
-export function anthropicInputTokens(system: string, messages: readonly FramedMessage[]): number {
-  let total = system === '' ? 0 : ANTHROPIC_PER_MESSAGE + anthropicTextTokens(system);
-  for (const message of messages) total += ANTHROPIC_PER_MESSAGE + anthropicTextTokens(message.text);
-  return Math.max(total, 1);
-}

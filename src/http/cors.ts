@@ -1,14 +1,16 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { RuleStore } from '../engine/store.ts';
+import type { Provider } from '../providers/provider.ts';
 
-const ALLOW_HEADERS = 'authorization, content-type, x-api-key, anthropic-version, anthropic-beta, x-request-id, openai-organization, openai-project, x-stainless-retry-count';
 const EXPOSE_HEADERS = 'x-request-id, request-id, x-mockllm-match, retry-after, retry-after-ms';
 
 /**
  * CORS, off unless `settings.cors.origins` lists origins: a mock reachable from any web page should
  * be an explicit choice. Read from the live config, so enabling it is a reload away.
  */
-export function cors(store: RuleStore): Middleware {
+export function cors(store: RuleStore, providers: readonly Provider[]): Middleware {
+  // What a preflight allows when it names no headers: ours, and every provider's clients' own.
+  const allowHeaders = [...new Set(['authorization', 'content-type', 'x-request-id', ...providers.flatMap((p) => p.requestHeaders ?? [])])].join(', ');
   return async (ctx: Context, next: Next) => {
     const origins = store.current.settings.corsOrigins;
     const origin = ctx.get('origin');
@@ -18,7 +20,7 @@ export function cors(store: RuleStore): Middleware {
     ctx.set('access-control-expose-headers', EXPOSE_HEADERS);
     if (ctx.method === 'OPTIONS' && ctx.get('access-control-request-method')) {
       ctx.set('access-control-allow-methods', 'GET, POST, PUT, DELETE, OPTIONS');
-      ctx.set('access-control-allow-headers', ctx.get('access-control-request-headers') || ALLOW_HEADERS);
+      ctx.set('access-control-allow-headers', ctx.get('access-control-request-headers') || allowHeaders);
       ctx.set('access-control-max-age', '600');
       ctx.status = 204;
       return;

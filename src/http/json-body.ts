@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, Middleware, Next } from 'koa';
 import bodyParser from 'koa-bodyparser';
 import type { RuleStore } from '../engine/store.ts';
-import type { Provider } from '../providers/provider.ts';
+import type { RequestState } from './state.ts';
 
 /**
  * JSON bodies for the provider routes. The body is parsed as JSON whatever its content-type, as the
@@ -11,7 +11,7 @@ import type { Provider } from '../providers/provider.ts';
  * content-encoding (every SDK's) is read by readJsonBody; a compressed one by koa-bodyparser, which
  * inflates it.
  */
-export function jsonBody(store: RuleStore, providerOfRoute: ReadonlyMap<string, Provider>): Middleware {
+export function jsonBody(store: RuleStore): Middleware {
   const parsers = new Map<number, Middleware>();
   const parserFor = (limit: number) => {
     let parser = parsers.get(limit);
@@ -23,7 +23,7 @@ export function jsonBody(store: RuleStore, providerOfRoute: ReadonlyMap<string, 
   };
   return async (ctx: Context, next: Next) => {
     const request = ctx.request as { body?: unknown; rawBody?: string };
-    if (ctx.method !== 'POST' || !providerOfRoute.has(ctx.path) || request.body !== undefined) return next();
+    if (ctx.method !== 'POST' || !(ctx.state as RequestState).route || request.body !== undefined) return next();
     const limit = store.current.settings.bodyLimitBytes;
     if (ctx.req.headers['content-encoding'] !== undefined) return parserFor(limit)(ctx, next);
     const { raw, parsed } = await readJsonBody(ctx.req, limit);

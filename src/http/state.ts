@@ -1,20 +1,20 @@
-import type { Provider } from '../providers/provider.ts';
+import type { Decision } from '../engine/decide.ts';
+import type { Provider, ProviderRoute } from '../providers/provider.ts';
 
-/** What the middleware and handlers learn about one request, for its log line (and later metrics). */
+/**
+ * What the middleware learns about one request. The journal, the access log and the metrics read
+ * the core's decision from here, set in one place (answer-route.ts), never by each handler.
+ */
 export interface RequestState {
   provider: Provider;
-  /** The provider route (a static path) this request was sent to, if it is one. */
-  providerRoute?: string;
+  /** The provider route that serves this request, when one does. */
+  route?: ProviderRoute;
+  params?: Record<string, string>;
   requestId: string;
   startedAt: bigint;
-  answer?: {
-    model: string;
-    prompt: string;
-    ruleId: string | null;
-    stream: boolean;
-    /** The sequence step that answered (0-based), when the rule is a sequence. */
-    step?: number;
-    streamOutcome?: 'completed' | 'aborted' | 'failed';
-    contentChunks?: number;
-  };
+  /** Set once the request is parsed: whether it asked for a stream, and its model. */
+  asked?: { model: string; prompt: string; stream: boolean };
+  decision?: Decision;
+  /** How the stream went, when one was written. */
+  delivered?: { outcome: 'completed' | 'aborted' | 'failed'; contentChunks: number };
 }

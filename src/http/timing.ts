@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../engine/clock.ts';
 import type { RequestState } from './state.ts';
 
 /** Milliseconds since the request arrived, to the microsecond. */
@@ -14,15 +14,13 @@ export function stampProcessingTime(ctx: Context): void {
 }
 
 /** Waits, unless the client hangs up first (then the response is abandoned: false). */
-export async function waitUnlessGone(ctx: Context, ms: number): Promise<boolean> {
+export async function waitUnlessGone(ctx: Context, ms: number, clock: Clock): Promise<boolean> {
   if (ms <= 0) return true;
   const gone = new AbortController();
   const onClose = () => gone.abort();
   ctx.res.once('close', onClose);
   try {
-    await sleep(ms, undefined, { signal: gone.signal });
-    return true;
-  } catch {
+    if (await clock.sleep(ms, gone.signal)) return true;
     ctx.respond = false;
     return false;
   } finally {

@@ -1,67 +1,107 @@
+// The provider seam: what one API (OpenAI, Anthropic, …) declares to be served. A provider is a
+// folder under providers/ plus one line in providers/index.ts; nothing else names providers.
 import type { Context } from 'koa';
+import type { Clock } from '../engine/clock.ts';
 import type { Conversation } from '../engine/conversation.ts';
+import type { MoreReply } from '../engine/decide.ts';
 import type { Reply } from '../engine/reply-plan.ts';
 import type { RuleStore } from '../engine/store.ts';
 import type { ApiError } from '../http/errors.ts';
-import type { StreamItem } from '../http/sse.ts';
+import type { Framing } from '../http/framing.ts';
+import type { StreamItem } from '../http/stream-writer.ts';
+import type { ResponseHistoryStore } from '../state/types.ts';
+
+export type { MoreReply } from '../engine/decide.ts';
 
 /** What a provider's handlers may use from the server around them. */
 export interface ProviderDeps {
   store: RuleStore;
   /** Strict validation, from MOCKLLM_STRICT when set, else the config's `settings.strict`. */
   strictOverride: boolean | undefined;
-  /** Told when an SSE stream starts and ends (the active-streams gauge). */
+  /** Told when a stream starts and ends (the active-streams gauge). */
   streams: { opened(): void; closed(): void };
+  /** Stored responses (OpenAI Responses `previous_response_id`). */
+  responses: ResponseHistoryStore;
+  clock: Clock;
+  /** Every registered provider (model catalogue, error shapes). */
+  providers: readonly Provider[];
 }
 
-export interface RequestInfo {
+/** A request as a route sees it: path parameters, query, headers and the parsed body. */
+export interface RouteRequest {
+  /** The route template's `{name}` parameters, URL-decoded. */
+  params: Readonly<Record<string, string>>;
+  query: Readonly<Record<string, string | string[] | undefined>>;
   header(name: string): string | undefined;
+  /** The parsed JSON body (undefined for methods without one). */
+  body: unknown;
+  /** Whether to reject what the real API rejects (unknown fields and the like). */
   strict: boolean;
 }
 
-/** What an adapter's parse makes of a request. */
-export interface ParsedChat<Request> {
+/** What an adapter's parse makes of a request: the provider's own request, and the neutral conversation. */
+export interface Parsed<Request> {
   request: Request;
   conversation: Conversation;
-  /**
-   * Further prompts answered in the same response, each matched and answered on its own (a legacy
-   * completions `prompt` array). Latency and faults follow the first prompt's answer.
-   */
+  /** Further prompts answered in the same response (see DecideOptions.more). */
   more?: Conversation[];
+  /** Inputs tried in turn, only by rules naming the endpoint (see DecideOptions.inputs). */
+  inputs?: Conversation[];
+  /** Look at the answer without counting a sequence step (count_tokens). */
+  peek?: boolean;
 }
 
-/** The answer to one of a request's further prompts (see ParsedChat.more). */
-export interface MoreReply {
-  conversation: Conversation;
-  reply: Reply;
-}
-
-/** A provider's request/response codec for one chat-like endpoint. */
-export interface ChatAdapter<Request> {
-  /** Validates the body (throwing ApiError in the provider's words) and normalises it. */
-  parse(body: unknown, info: RequestInfo): ParsedChat<Request>;
-  renderJson(reply: Reply, conversation: Conversation, request: Request, more: readonly MoreReply[]): unknown;
-  renderStream(reply: Reply, conversation: Conversation, request: Request, more: readonly MoreReply[]): Iterator<StreamItem>;
+/**
+ * A provider's codec for one endpoint that the core answers: parse the request, then render the
+ * core's decision as JSON or as a stream. Errors, latency, faults, journal, logs and metrics are
+ * handled around it (answer-route.ts), the same for every provider.
+ */
+export interface AnswerAdapter<Request> {
+  /** Validates the request (throwing ApiError in the provider's words) and normalises it. */
+  parse(request: RouteRequest, deps: ProviderDeps): Parsed<Request> | Promise<Parsed<Request>>;
+  /** Whether the client asked for a stream. */
+  streams(request: Request): boolean;
+  /** The answer as one JSON body. `reply` is undefined only for `inputs` requests nothing matched. */
+  renderJson(reply: Reply | undefined, conversation: Conversation, request: Request, more: readonly MoreReply[]): unknown;
+  /** The answer as frames in `framing`, content chunks marked. */
+  renderStream?(reply: Reply, conversation: Conversation, request: Request, more: readonly MoreReply[]): Iterator<StreamItem>;
   /**
    * The provider's in-stream error frame, for a rule's mid-stream fault. Built when the fault fires,
    * with the frames of the stream it interrupts (from renderStream), for encoders whose error frame
    * depends on what was sent: the Responses API numbers every event.
    */
-  renderStreamError(message: string, frames: Iterator<StreamItem>): string;
-  /** Whether the client asked for a stream. */
-  streams(request: Request): boolean;
+  renderStreamError?(message: string, frames: Iterator<StreamItem>): string | Uint8Array;
+  /** How the stream is framed (SSE unless said otherwise; may depend on the request, e.g. `?alt=sse`). */
+  framing?(request: Request): Framing;
 }
 
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+
 export interface ProviderRoute {
-  method: 'GET' | 'POST';
+  method: HttpMethod;
+  /**
+   * The path, with `{name}` parameters: `/v1/messages`, `/v1/models/{id}`,
+   * `/v1beta/models/{model}:generateContent`. A parameter matches within one path segment.
+   */
   path: string;
-  handle(ctx: Context, deps: ProviderDeps): Promise<void>;
+  handle(ctx: Context, request: RouteRequest, deps: ProviderDeps): Promise<void>;
+}
+
+/** A provider's models, for its own listing route and for `models:` entries that name it. */
+export interface ProviderModels {
+  /** What it lists when the config has no `models:`. */
+  defaults: readonly import('../config/schema.ts').ModelSpec[];
+  /** Whether a model id is this provider's when a `models:` entry does not say (`claude-*` → Anthropic). */
+  owns(id: string): boolean;
 }
 
 export interface Provider {
   name: string;
   routes: readonly ProviderRoute[];
-  /** Whether a request for a path nobody serves should get this provider's error shape. */
+  /**
+   * Whether a request is this provider's, by path and headers: decides whose error shape a request
+   * for an unknown path gets, and which provider serves a path that several declare (`/v1/models`).
+   */
   claims(path: string, header: (name: string) => string | undefined): boolean;
   newRequestId(): string;
   /** Headers the real API sends on every answer, errors included. */
@@ -73,4 +113,8 @@ export interface Provider {
   malformedJsonMessage: string;
   /** The provider's words for a path it does not serve. */
   unknownRouteMessage(method: string, path: string): string;
+  /** Request headers its clients send (CORS preflight allow-list). */
+  requestHeaders?: readonly string[];
+  models?: ProviderModels;
 }
+export type RequestInfo = Pick<RouteRequest, 'header' | 'strict'>;

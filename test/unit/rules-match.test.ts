@@ -8,7 +8,7 @@ import { ConfigError, parseConfig } from '../../src/config/load.ts';
 import type { ConversationMessage, Conversation } from '../../src/engine/conversation.ts';
 import { closestRules, findRule } from '../../src/engine/match.ts';
 import { baselineFromConfig, buildRuleSet, type RuleSet } from '../../src/engine/rules.ts';
-import { RuleStore } from '../../src/engine/store.ts';
+import { ruleStoreInMemory } from '../../src/state/memory.ts';
 
 const FILE = 'rules.yml';
 
@@ -285,31 +285,31 @@ rules:
     assert.equal(answer(rules, { prompt: 'hi' }), 'catch-all');
   });
 
-  test('at equal priority an admin-created rule beats a more specific file rule', () => {
+  test('at equal priority an admin-created rule beats a more specific file rule', async () => {
     const baseline = baselineFromConfig(parseConfig('responses:\n  "hello there": from-file\n', FILE).doc);
-    const store = new RuleStore(baseline);
-    store.create({ id: 'admin-contains', match: { contains: 'hello' }, response: 'from admin' });
+    const store = ruleStoreInMemory(baseline);
+    await store.create({ id: 'admin-contains', match: { contains: 'hello' }, response: 'from admin' });
     assert.equal(findRule(store.current, conversation({ prompt: 'hello there' }))?.id, 'admin-contains');
     // …but a file rule with a higher priority still wins over it.
-    const urgent = new RuleStore(baselineFromConfig(parseConfig('rules:\n  - id: urgent\n    priority: 1\n    match: {prompt: "hello there"}\n    response: x\n', FILE).doc));
-    urgent.create({ id: 'admin-contains', match: { contains: 'hello' }, response: 'from admin' });
+    const urgent = ruleStoreInMemory(baselineFromConfig(parseConfig('rules:\n  - id: urgent\n    priority: 1\n    match: {prompt: "hello there"}\n    response: x\n', FILE).doc));
+    await urgent.create({ id: 'admin-contains', match: { contains: 'hello' }, response: 'from admin' });
     assert.equal(findRule(urgent.current, conversation({ prompt: 'hello there' }))?.id, 'urgent');
   });
 
-  test('between admin rules of equal rank the newest one wins', () => {
-    const store = new RuleStore(baselineFromConfig(parseConfig('responses: {}\n', FILE).doc));
-    store.create({ id: 'older', match: { contains: 'hello' }, response: 'a' });
-    store.create({ id: 'newer', match: { contains: 'hello' }, response: 'b' });
+  test('between admin rules of equal rank the newest one wins', async () => {
+    const store = ruleStoreInMemory(baselineFromConfig(parseConfig('responses: {}\n', FILE).doc));
+    await store.create({ id: 'older', match: { contains: 'hello' }, response: 'a' });
+    await store.create({ id: 'newer', match: { contains: 'hello' }, response: 'b' });
     assert.equal(findRule(store.current, conversation({ prompt: 'hello' }))?.id, 'newer');
   });
 
-  test('a file rule replaced through the admin API keeps its place among file rules', () => {
-    const store = new RuleStore(
+  test('a file rule replaced through the admin API keeps its place among file rules', async () => {
+    const store = ruleStoreInMemory(
       baselineFromConfig(
         parseConfig('rules:\n  - id: first\n    match: {contains: hello}\n    response: a\n  - id: second\n    match: {contains: hello}\n    response: b\n', FILE).doc,
       ),
     );
-    store.replace('second', { match: { contains: 'hello' }, response: 'b2' });
+    await store.replace('second', { match: { contains: 'hello' }, response: 'b2' });
     assert.equal(findRule(store.current, conversation({ prompt: 'hello' }))?.id, 'first');
   });
 

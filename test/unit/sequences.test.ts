@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.ts';
 import { baselineFromConfig } from '../../src/engine/rules.ts';
-import { RuleStore } from '../../src/engine/store.ts';
+import type { RuleStore } from '../../src/engine/store.ts';
+import { ruleStoreInMemory } from '../../src/state/memory.ts';
 
 const config = (repeatSteps = 'a, b, c', extra = '') =>
   baselineFromConfig(
@@ -15,68 +16,70 @@ const config = (repeatSteps = 'a, b, c', extra = '') =>
   );
 
 /** The steps the next `count` matching calls of a rule get. */
-function steps(store: RuleStore, id: string, count: number): number[] {
+async function steps(store: RuleStore, id: string, count: number): Promise<number[]> {
   const rule = store.current.byId.get(id)!;
-  return Array.from({ length: count }, () => store.nextSequenceStep(rule));
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) out.push(await store.nextSequenceStep(rule));
+  return out;
 }
 
-test('repeat_last stays on the last step; loop wraps around', () => {
-  const store = new RuleStore(config());
-  assert.deepEqual(steps(store, 'repeat', 5), [0, 1, 2, 2, 2]);
-  assert.deepEqual(steps(store, 'loop', 7), [0, 1, 2, 0, 1, 2, 0]);
+test('repeat_last stays on the last step; loop wraps around', async () => {
+  const store = ruleStoreInMemory(config());
+  assert.deepEqual(await steps(store, 'repeat', 5), [0, 1, 2, 2, 2]);
+  assert.deepEqual(await steps(store, 'loop', 7), [0, 1, 2, 0, 1, 2, 0]);
 });
 
-test('sequences() reports calls and the next step per sequence rule', () => {
-  const store = new RuleStore(config());
-  steps(store, 'loop', 4);
-  const loop = store.sequences().find((s) => s.ruleId === 'loop');
+test('sequences() reports calls and the next step per sequence rule', async () => {
+  const store = ruleStoreInMemory(config());
+  await steps(store, 'loop', 4);
+  const loop = (await store.sequences()).find((s) => s.ruleId === 'loop');
   assert.deepEqual(loop, { ruleId: 'loop', calls: 4, nextStep: 1, steps: 3, then: 'loop' });
 });
 
-test('a reload that leaves a sequence rule as it was keeps its progress', () => {
-  const store = new RuleStore(config());
-  steps(store, 'repeat', 2);
+test('a reload that leaves a sequence rule as it was keeps its progress', async () => {
+  const store = ruleStoreInMemory(config());
+  await steps(store, 'repeat', 2);
   store.replaceBaseline(config('a, b, c', '  - id: other\n    match: {prompt: o}\n    response: x\n'));
-  assert.deepEqual(steps(store, 'repeat', 1), [2]);
+  assert.deepEqual(await steps(store, 'repeat', 1), [2]);
 });
 
-test('a reload that changes a sequence rule restarts it, and only it', () => {
-  const store = new RuleStore(config());
-  steps(store, 'repeat', 2);
-  steps(store, 'loop', 1);
+test('a reload that changes a sequence rule restarts it, and only it', async () => {
+  const store = ruleStoreInMemory(config());
+  await steps(store, 'repeat', 2);
+  await steps(store, 'loop', 1);
   store.replaceBaseline(config('a, b, z'));
-  assert.deepEqual(steps(store, 'repeat', 1), [0]);
-  assert.deepEqual(steps(store, 'loop', 1), [1]);
+  assert.deepEqual(await steps(store, 'repeat', 1), [0]);
+  assert.deepEqual(await steps(store, 'loop', 1), [1]);
 });
 
-test('a sequence rule that leaves the file and comes back starts over', () => {
-  const store = new RuleStore(config());
-  steps(store, 'repeat', 2);
+test('a sequence rule that leaves the file and comes back starts over', async () => {
+  const store = ruleStoreInMemory(config());
+  await steps(store, 'repeat', 2);
   store.replaceBaseline(baselineFromConfig(parseConfig('responses: {}\n', 'seq.yml').doc));
   store.replaceBaseline(config());
-  assert.deepEqual(steps(store, 'repeat', 1), [0]);
+  assert.deepEqual(await steps(store, 'repeat', 1), [0]);
 });
 
-test('an admin replacement restarts the sequence and a later reload keeps the replacement\'s progress', () => {
-  const store = new RuleStore(config());
-  steps(store, 'repeat', 2);
-  store.replace('repeat', { match: { prompt: 'r' }, response: { sequence: ['x', 'y', 'z'] } });
-  assert.deepEqual(steps(store, 'repeat', 2), [0, 1]);
+test('an admin replacement restarts the sequence and a later reload keeps the replacement\'s progress', async () => {
+  const store = ruleStoreInMemory(config());
+  await steps(store, 'repeat', 2);
+  await store.replace('repeat', { match: { prompt: 'r' }, response: { sequence: ['x', 'y', 'z'] } });
+  assert.deepEqual(await steps(store, 'repeat', 2), [0, 1]);
   store.replaceBaseline(config());
-  assert.deepEqual(steps(store, 'repeat', 1), [2], 'the admin rule did not change, so its progress stays');
+  assert.deepEqual(await steps(store, 'repeat', 1), [2], 'the admin rule did not change, so its progress stays');
 });
 
-test('resetSequences rewinds one or all; reset() rewinds all', () => {
-  const store = new RuleStore(config());
-  steps(store, 'repeat', 2);
-  steps(store, 'loop', 2);
-  assert.equal(store.resetSequences('repeat'), true);
-  assert.deepEqual(steps(store, 'repeat', 1), [0]);
-  assert.deepEqual(steps(store, 'loop', 1), [2]);
-  assert.equal(store.resetSequences('no-such-rule'), false);
-  store.resetSequences();
-  assert.deepEqual([...steps(store, 'repeat', 1), ...steps(store, 'loop', 1)], [0, 0]);
-  steps(store, 'loop', 1);
-  store.reset();
-  assert.deepEqual(steps(store, 'loop', 1), [0]);
+test('resetSequences rewinds one or all; reset() rewinds all', async () => {
+  const store = ruleStoreInMemory(config());
+  await steps(store, 'repeat', 2);
+  await steps(store, 'loop', 2);
+  assert.equal(await store.resetSequences('repeat'), true);
+  assert.deepEqual(await steps(store, 'repeat', 1), [0]);
+  assert.deepEqual(await steps(store, 'loop', 1), [2]);
+  assert.equal(await store.resetSequences('no-such-rule'), false);
+  await store.resetSequences();
+  assert.deepEqual([...(await steps(store, 'repeat', 1)), ...(await steps(store, 'loop', 1))], [0, 0]);
+  await steps(store, 'loop', 1);
+  await store.reset();
+  assert.deepEqual(await steps(store, 'loop', 1), [0]);
 });

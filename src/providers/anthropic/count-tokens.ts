@@ -1,11 +1,9 @@
 // POST /v1/messages/count_tokens (API-FORMATS §9): the /v1/messages body without max_tokens and
 // stream → {"input_tokens": N}, N being exactly what /v1/messages reports as usage.input_tokens for
 // the same request: the same estimate, or the figure the rule that would answer it fixes.
-import type { Context } from 'koa';
-import { findRule } from '../../engine/match.ts';
-import type { Answer } from '../../engine/response.ts';
 import { invalidRequest } from '../../http/errors.ts';
-import type { ProviderDeps, ProviderRoute } from '../provider.ts';
+import { answerRoute } from '../answer-route.ts';
+import type { Parsed, ProviderRoute, RouteRequest } from '../provider.ts';
 import { inputTokens } from './messages-encode.ts';
 import { parseMessagesRequest } from './messages-request.ts';
 
@@ -17,22 +15,16 @@ const FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', '
 // Accepted here but unknown to the /v1/messages validator, which checks the rest.
 const COUNT_ONLY = ['cache_control', 'speed'];
 
-/** The answer the matching rule would give this request now, without advancing its sequence. */
-function peekAnswer(deps: ProviderDeps, ruleId: string): Answer | undefined {
-  const rule = deps.store.current.byId.get(ruleId);
-  if (!rule) return undefined;
-  if (rule.response.kind !== 'sequence') return rule.response;
-  const step = deps.store.sequences().find((s) => s.ruleId === ruleId)?.nextStep ?? 0;
-  return rule.response.steps[step];
+interface CountRequest {
+  /** The figure the rule that would answer fixes, if any, is read from the decision. */
+  fallback: number;
 }
 
-async function handle(ctx: Context, deps: ProviderDeps): Promise<void> {
-  const rules = deps.store.current;
-  const strict = deps.strictOverride ?? rules.settings.strict;
-  const body = ctx.request.body as unknown;
+function parse(request: RouteRequest): Parsed<CountRequest> {
+  const body = request.body;
   let forMessages = body;
   if (body !== null && typeof body === 'object' && !Array.isArray(body)) {
-    if (strict) {
+    if (request.strict) {
       const extra = Object.keys(body).find((key) => !FIELDS.has(key));
       if (extra !== undefined) throw invalidRequest(`${extra}: Extra inputs are not permitted`);
     }
@@ -42,12 +34,13 @@ async function handle(ctx: Context, deps: ProviderDeps): Promise<void> {
     copy.max_tokens ??= 1;
     forMessages = copy;
   }
-  const header = (name: string) => ctx.get(name) || undefined;
-  const { conversation } = parseMessagesRequest(forMessages, { header, strict }, MESSAGES);
-  const rule = findRule(rules, conversation);
-  const answer = rule ? peekAnswer(deps, rule.id) : undefined;
-  const fixed = answer && answer.kind !== 'error' ? answer.delivery.usage?.input : undefined;
-  ctx.body = { input_tokens: fixed ?? inputTokens(undefined, conversation) };
+  const { conversation } = parseMessagesRequest(forMessages, request, MESSAGES);
+  // The answer the matching rule would give this request now: a sequence is looked at, not advanced.
+  return { request: { fallback: inputTokens(undefined, conversation) }, conversation, peek: true };
 }
 
-export const countTokensRoute: ProviderRoute = { method: 'POST', path: COUNT_TOKENS, handle };
+export const countTokensRoute: ProviderRoute = answerRoute('POST', COUNT_TOKENS, {
+  parse,
+  streams: () => false,
+  renderJson: (reply, _conversation, request) => ({ input_tokens: reply?.delivery.usage?.input ?? request.fallback }),
+});

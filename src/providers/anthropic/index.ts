@@ -1,5 +1,7 @@
 import { base58 } from '../../http/ids.ts';
-import { chatRoute } from '../chat-route.ts';
+import { answerRoute } from '../answer-route.ts';
+import { modelsRoutes } from '../models.ts';
+import { ANTHROPIC_MODELS, anthropicModelById, anthropicModelsPage } from './models.ts';
 import type { Provider } from '../provider.ts';
 import { countTokensRoute } from './count-tokens.ts';
 import { anthropicErrorBody, anthropicStreamError } from './errors.ts';
@@ -26,16 +28,19 @@ function rateLimitHeaders(): Record<string, string> {
 export const anthropic: Provider = {
   name: 'anthropic',
   routes: [
-    chatRoute(MESSAGES, {
-      parse: (body, info) => parseMessagesRequest(body, info, MESSAGES),
+    answerRoute('POST', MESSAGES, {
+      parse: (request) => parseMessagesRequest(request.body, request, MESSAGES),
       renderJson: renderMessage,
       renderStream: renderMessageStream,
       renderStreamError: anthropicStreamError,
       streams: (request) => request.stream === true,
     }),
     countTokensRoute,
+    ...modelsRoutes(anthropicModelsPage, anthropicModelById),
   ],
   claims: (path, header) => path.startsWith('/v1/messages') || header('anthropic-version') !== undefined,
+  models: { defaults: ANTHROPIC_MODELS, owns: (id) => id.startsWith('claude') },
+  requestHeaders: ['x-api-key', 'anthropic-version', 'anthropic-beta'],
   newRequestId: () => `req_011C${base58(20)}`,
   responseHeaders: (requestId) => ({ 'request-id': requestId, 'anthropic-organization-id': ORGANIZATION_ID, ...rateLimitHeaders() }),
   errorBody: anthropicErrorBody,

@@ -1,9 +1,10 @@
 import type { Conversation } from '../../engine/conversation.ts';
-import { anthropicOutputTokens, type Reply } from '../../engine/reply-plan.ts';
-import { anthropicInputTokens } from '../../engine/tokens.ts';
+import type { Reply } from '../../engine/reply-plan.ts';
+import { anthropicInputTokens, anthropicOutputTokens } from './usage.ts';
 import { base58 } from '../../http/ids.ts';
-import { CONTENT_CHUNK, type StreamItem } from '../../http/sse.ts';
+import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { MessagesRequest } from './messages-request.ts';
+import { anthropicStopReason } from './finish.ts';
 
 const messageId = () => `msg_01${base58(22)}`;
 const toolUseId = () => `toolu_01${base58(22)}`;
@@ -23,7 +24,7 @@ export function renderMessage(reply: Reply, conversation: Conversation): unknown
     role: 'assistant',
     model: conversation.model,
     content,
-    stop_reason: reply.delivery.finish.anthropic,
+    stop_reason: anthropicStopReason(reply.delivery.finish),
     stop_sequence: null,
     usage: {
       input_tokens: inputTokens(reply, conversation),
@@ -88,6 +89,6 @@ export function* renderMessageStream(reply: Reply, conversation: Conversation, _
     yield `event: content_block_stop\ndata: {"type":"content_block_stop","index":${index}}\n\n`;
     index++;
   }
-  yield `event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"${reply.delivery.finish.anthropic}","stop_sequence":null},"usage":{"output_tokens":${anthropicOutputTokens(reply)}}}\n\n`;
+  yield `event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"${anthropicStopReason(reply.delivery.finish)}","stop_sequence":null},"usage":{"output_tokens":${anthropicOutputTokens(reply)}}}\n\n`;
   yield 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
 }

@@ -1,9 +1,10 @@
 import type { Conversation } from '../../engine/conversation.ts';
-import { openaiOutputTokens, type Reply } from '../../engine/reply-plan.ts';
-import { chatPromptTokens } from '../../engine/tokens.ts';
+import type { Reply } from '../../engine/reply-plan.ts';
+import { chatPromptTokens, completionTokens } from './usage.ts';
 import { alnum, hex } from '../../http/ids.ts';
-import { CONTENT_CHUNK, type StreamItem } from '../../http/sse.ts';
+import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { ChatRequest } from './chat-request.ts';
+import { openAiFinishReason } from './finish.ts';
 
 // One fingerprint per process, like one deployment of the real service.
 const SYSTEM_FINGERPRINT = `fp_${hex(10)}`;
@@ -27,11 +28,11 @@ function choiceCount(request: ChatRequest): number {
 
 export function chatUsage(reply: Reply, conversation: Conversation, choices: number): ChatUsage {
   const promptTokens = reply.delivery.usage?.input ?? chatPromptTokens(conversation.messages);
-  const completionTokens = openaiOutputTokens(reply) * choices;
+  const outputTokens = completionTokens(reply) * choices;
   return {
     prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    total_tokens: promptTokens + completionTokens,
+    completion_tokens: outputTokens,
+    total_tokens: promptTokens + outputTokens,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
@@ -57,7 +58,7 @@ export function renderChatCompletion(reply: Reply, conversation: Conversation, r
             annotations: [],
             tool_calls: reply.toolCalls.map(({ call }, i) => ({ id: ids[i], type: 'function', function: { name: call.name, arguments: call.argumentsJson } })),
           };
-    choices.push({ index, message, logprobs: null, finish_reason: reply.delivery.finish.openai });
+    choices.push({ index, message, logprobs: null, finish_reason: openAiFinishReason(reply.delivery.finish) });
   }
   return {
     id: `chatcmpl-${alnum(29)}`,
@@ -103,7 +104,7 @@ export function* renderChatStream(reply: Reply, conversation: Conversation, requ
         yield `${fragmentOpen}${fragment}}}]${close}`;
       }
     }
-    yield `${open}{},"logprobs":null,"finish_reason":"${reply.delivery.finish.openai}"}${tail}`;
+    yield `${open}{},"logprobs":null,"finish_reason":"${openAiFinishReason(reply.delivery.finish)}"}${tail}`;
   }
   if (includeUsage) yield `${head}],"usage":${JSON.stringify(chatUsage(reply, conversation, n))}}\n\n`;
   yield 'data: [DONE]\n\n';

@@ -1,16 +1,17 @@
-// POST /v1/completions, the legacy text completions endpoint (API-FORMATS §2), as a ChatAdapter:
+// POST /v1/completions, the legacy text completions endpoint (API-FORMATS §2), as an AnswerAdapter:
 // each prompt is matched like a user message and answered by its own rule; `n` choices per prompt.
 import { Ajv } from 'ajv';
 import type { Conversation } from '../../engine/conversation.ts';
 import type { Reply } from '../../engine/reply-plan.ts';
 import { alnum } from '../../http/ids.ts';
 import { ApiError, invalidRequest } from '../../http/errors.ts';
-import { CONTENT_CHUNK, type StreamItem } from '../../http/sse.ts';
-import { chatRoute } from '../chat-route.ts';
-import type { ChatAdapter, MoreReply, ParsedChat, ProviderRoute, RequestInfo } from '../provider.ts';
+import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
+import { answerRoute } from '../answer-route.ts';
+import type { AnswerAdapter, MoreReply, Parsed, ProviderRoute, RequestInfo } from '../provider.ts';
 import { countCl100k, decodeCl100k, loadCl100k } from './cl100k.ts';
 import { openAiStreamError } from './errors.ts';
 import { describeValue, openAiValidationError } from './validation.ts';
+import { openAiFinishReason } from './finish.ts';
 
 export interface CompletionsBody {
   model: string;
@@ -91,7 +92,7 @@ function promptsOf(prompt: unknown): Prompt[] {
   );
 }
 
-export function parseCompletionsRequest(body: unknown, info: RequestInfo, endpoint: string): ParsedChat<CompletionsRequest> {
+export function parseCompletionsRequest(body: unknown, info: RequestInfo, endpoint: string): Parsed<CompletionsRequest> {
   const validate = info.strict ? validateStrict : validateLenient;
   if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body);
   if (info.strict) {
@@ -127,7 +128,7 @@ export function parseCompletionsRequest(body: unknown, info: RequestInfo, endpoi
 
 /** A legacy completion has no tool calls: a tool_calls answer gives its text (if any) and stops. */
 function finishOf(reply: Reply): string {
-  const finish = reply.delivery.finish.openai;
+  const finish = openAiFinishReason(reply.delivery.finish);
   return finish === 'tool_calls' ? 'stop' : finish;
 }
 
@@ -202,22 +203,16 @@ export function* renderCompletionStream(reply: Reply, conversation: Conversation
 
 export const COMPLETIONS = '/v1/completions';
 
-const adapter: ChatAdapter<CompletionsRequest> = {
-  parse: (body, info) => parseCompletionsRequest(body, info, COMPLETIONS),
+const adapter: AnswerAdapter<CompletionsRequest> = {
+  // cl100k_base is loaded first: parsing decodes token prompts and rendering counts with it.
+  parse: async (request) => {
+    await loadCl100k();
+    return parseCompletionsRequest(request.body, request, COMPLETIONS);
+  },
   renderJson: renderCompletion,
   renderStream: renderCompletionStream,
   renderStreamError: openAiStreamError,
   streams: (request) => request.body.stream === true,
 };
 
-/** The chat spine, with cl100k_base loaded first: parsing decodes token prompts and rendering counts with it. */
-export function completionsRoute(): ProviderRoute {
-  const route = chatRoute(COMPLETIONS, adapter);
-  return {
-    ...route,
-    async handle(ctx, deps) {
-      await loadCl100k();
-      return route.handle(ctx, deps);
-    },
-  };
-}
+export const completionsRoute: ProviderRoute = answerRoute('POST', COMPLETIONS, adapter);

@@ -2,17 +2,12 @@
 // config's fixed ones; `dimensions`, `encoding_format` float/base64, every input shape, usage
 // counted with cl100k_base (the embedding models' tokenizer), errors in OpenAI's words.
 import { createHash } from 'node:crypto';
-import type { Context } from 'koa';
 import { Ajv } from 'ajv';
 import { DEFAULT_EMBEDDING_DIMENSIONS, MAX_EMBEDDING_DIMENSIONS } from '../../config/schema.ts';
 import type { Conversation } from '../../engine/conversation.ts';
-import { Pacer } from '../../engine/pacing.ts';
-import type { Answer } from '../../engine/response.ts';
-import type { Rule, RuleSet } from '../../engine/rules.ts';
-import { ApiError, configuredError, invalidRequest } from '../../http/errors.ts';
-import type { RequestState } from '../../http/state.ts';
-import { stampProcessingTime, waitUnlessGone } from '../../http/timing.ts';
-import type { ProviderDeps, ProviderRoute } from '../provider.ts';
+import { invalidRequest } from '../../http/errors.ts';
+import { answerRoute } from '../answer-route.ts';
+import type { Parsed, ProviderDeps, ProviderRoute, RouteRequest } from '../provider.ts';
 import { countCl100k, decodeCl100k, loadCl100k } from './cl100k.ts';
 import { openAiValidationError } from './validation.ts';
 
@@ -135,22 +130,6 @@ export function base64Embedding(vector: readonly number[]): string {
   return bytes.toString('base64');
 }
 
-// Rules apply to embeddings only when their match names the endpoint: a chat rule must never
-// advance a sequence or fail a request because a document being embedded contains its words.
-const embeddingRulesCache = new WeakMap<readonly Rule[], Rule[]>();
-
-function embeddingRules(rules: RuleSet): Rule[] {
-  let found = embeddingRulesCache.get(rules.rules);
-  if (!found) {
-    found = rules.rules.filter((rule) => {
-      const endpoint = rule.spec.match.endpoint;
-      return endpoint === EMBEDDINGS || (Array.isArray(endpoint) && endpoint.includes(EMBEDDINGS));
-    });
-    embeddingRulesCache.set(rules.rules, found);
-  }
-  return found;
-}
-
 function conversationOf(model: string, text: string, header: (name: string) => string | undefined): Conversation {
   return {
     provider: 'openai',
@@ -166,12 +145,18 @@ function conversationOf(model: string, text: string, header: (name: string) => s
   };
 }
 
-async function handle(ctx: Context, deps: ProviderDeps): Promise<void> {
+interface EmbeddingsRequest {
+  body: EmbeddingsBody;
+  inputs: Input[];
+  total: number;
+  dimensions: number;
+  fixed: Record<string, number[]> | undefined;
+}
+
+async function parse(request: RouteRequest, deps: ProviderDeps): Promise<Parsed<EmbeddingsRequest>> {
   const rules = deps.store.current;
-  const state = ctx.state as RequestState;
-  const strict = deps.strictOverride ?? rules.settings.strict;
-  const body = ctx.request.body as unknown;
-  const validate = strict ? validateStrict : validateLenient;
+  const body = request.body;
+  const validate = request.strict ? validateStrict : validateLenient;
   if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body);
   await loadCl100k();
 
@@ -201,45 +186,18 @@ async function handle(ctx: Context, deps: ProviderDeps): Promise<void> {
   }
   if (total > MAX_REQUEST_TOKENS) throw invalidRequest(`Requested ${total} tokens, max ${MAX_REQUEST_TOKENS} tokens per request`, null, 'max_tokens_per_request');
 
-  // The first input a rule for this endpoint matches decides errors, latency and faults.
-  const header = (name: string) => ctx.get(name) || undefined;
-  const candidates = embeddingRules(rules);
-  let rule: Rule | undefined;
-  let matchedText = inputs[0]!.text;
-  if (candidates.length > 0) {
-    for (const input of inputs) {
-      const conversation = conversationOf(body.model, input.text, header);
-      rule = candidates.find((r) => r.matcher.test(conversation));
-      if (rule) {
-        matchedText = input.text;
-        break;
-      }
-    }
-  }
-  state.answer = { model: body.model, prompt: matchedText, ruleId: rule?.id ?? null, stream: false };
-  ctx.set('x-mockllm-match', rule?.id ?? 'none');
-  if (rule) {
-    let answer: Answer;
-    if (rule.response.kind === 'sequence') {
-      const step = deps.store.nextSequenceStep(rule);
-      state.answer.step = step;
-      answer = rule.response.steps[step]!;
-    } else answer = rule.response;
-    if (answer.kind === 'error') throw configuredError(answer);
-    const { pacing, fault } = answer.delivery;
-    if (pacing) {
-      const wait = Pacer.total(pacing, 1, 0);
-      if (wait > 0 && !(await waitUnlessGone(ctx, wait))) return;
-    }
-    if (fault?.mode === 'disconnect') {
-      ctx.respond = false;
-      ctx.req.socket.destroy();
-      return;
-    }
-    if (fault) throw new ApiError({ status: 500, kind: 'internal', message: fault.message });
-  }
+  // Each input is a text a rule naming this endpoint may match; the first that one matches decides
+  // errors, latency and faults (the core's `inputs`).
+  const conversations = inputs.map((input) => conversationOf(body.model, input.text, request.header));
+  return {
+    request: { body, inputs, total, dimensions: body.dimensions ?? family.dimensions, fixed: rules.embeddings?.vectors },
+    conversation: conversations[0]!,
+    inputs: conversations,
+  };
+}
 
-  const fixed = rules.embeddings?.vectors;
+function renderJson(_reply: unknown, _conversation: Conversation, request: EmbeddingsRequest): unknown {
+  const { body, inputs, fixed } = request;
   const data = inputs.map((input, index) => {
     const configured = fixed && Object.hasOwn(fixed, input.text) ? fixed[input.text]! : undefined;
     if (configured && body.dimensions !== undefined && configured.length !== body.dimensions) {
@@ -250,15 +208,13 @@ async function handle(ctx: Context, deps: ProviderDeps): Promise<void> {
         'invalid_value',
       );
     }
-    const vector = configured ?? generatedEmbedding(body.model, input.text, body.dimensions ?? family.dimensions);
+    const vector = configured ?? generatedEmbedding(body.model, input.text, request.dimensions);
     return { object: 'embedding', index, embedding: body.encoding_format === 'base64' ? base64Embedding(vector) : vector };
   });
-
-  stampProcessingTime(ctx);
-  ctx.body = { object: 'list', data, model: body.model, usage: { prompt_tokens: total, total_tokens: total } };
+  return { object: 'list', data, model: body.model, usage: { prompt_tokens: request.total, total_tokens: request.total } };
 }
 
 const truncate = (text: string) => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
 
 
-export const embeddingsRoute: ProviderRoute = { method: 'POST', path: EMBEDDINGS, handle };
+export const embeddingsRoute: ProviderRoute = answerRoute('POST', EMBEDDINGS, { parse, renderJson, streams: () => false });

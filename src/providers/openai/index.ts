@@ -1,6 +1,7 @@
 import { hex } from '../../http/ids.ts';
-import { chatRoute } from '../chat-route.ts';
-import { modelsRoute } from '../models.ts';
+import { answerRoute } from '../answer-route.ts';
+import { modelsRoutes } from '../models.ts';
+import { OPENAI_MODELS, openAiModelById, openAiModelsPage } from './models.ts';
 import type { Provider } from '../provider.ts';
 import { renderChatCompletion, renderChatStream } from './chat-encode.ts';
 import { parseChatRequest } from './chat-request.ts';
@@ -29,27 +30,28 @@ const RESPONSE_HEADERS = {
 export const openai: Provider = {
   name: 'openai',
   routes: [
-    chatRoute(CHAT_COMPLETIONS, {
-      parse: (body, info) => parseChatRequest(body, info, CHAT_COMPLETIONS),
+    answerRoute('POST', CHAT_COMPLETIONS, {
+      parse: (request) => parseChatRequest(request.body, request, CHAT_COMPLETIONS),
       renderJson: renderChatCompletion,
       renderStream: renderChatStream,
       renderStreamError: openAiStreamError,
       streams: (request) => request.stream === true,
     }),
-    chatRoute(RESPONSES, {
-      parse: (body, info) => parseResponsesRequest(body, info, RESPONSES),
+    answerRoute('POST', RESPONSES, {
+      parse: (request, deps) => parseResponsesRequest(request.body, request, RESPONSES, deps.responses),
       renderJson: renderResponse,
       renderStream: renderResponseStream,
       renderStreamError: renderResponsesStreamError,
       streams: (request) => request.body.stream === true,
     }),
-    completionsRoute(),
+    completionsRoute,
     embeddingsRoute,
-    // Shared with Anthropic: the route answers in the shape of the provider that owns the request
-    // (Anthropic's when it carries anthropic-version), so it is listed once, here.
-    modelsRoute,
+    ...modelsRoutes(openAiModelsPage, openAiModelById),
   ],
+  // Claims every path: OpenAI's error shape is the default for a path nobody serves.
   claims: () => true,
+  models: { defaults: OPENAI_MODELS, owns: (id) => !id.startsWith('claude') },
+  requestHeaders: ['authorization', 'openai-organization', 'openai-project', 'x-stainless-retry-count'],
   newRequestId: () => `req_${hex(32)}`,
   responseHeaders: () => RESPONSE_HEADERS,
   timingHeader: 'openai-processing-ms',

@@ -1,10 +1,11 @@
 import type { Conversation } from '../../engine/conversation.ts';
-import { openaiOutputTokens, type Reply } from '../../engine/reply-plan.ts';
-import { chatPromptTokens } from '../../engine/tokens.ts';
+import type { Reply } from '../../engine/reply-plan.ts';
+import { chatPromptTokens, completionTokens } from './usage.ts';
 import { alnum, hex } from '../../http/ids.ts';
-import { CONTENT_CHUNK, type StreamItem } from '../../http/sse.ts';
+import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { ResponsesBody, ResponsesRequest } from './responses-request.ts';
-import { responseHistory, type HistoryItem } from './responses-store.ts';
+import type { HistoryItem } from '../../state/response-history.ts';
+import { openAiFinishReason } from './finish.ts';
 
 export interface ResponsesUsage {
   input_tokens: number;
@@ -28,7 +29,7 @@ interface Outcome {
 
 export function responsesUsage(reply: Reply, conversation: Conversation): ResponsesUsage {
   const input = reply.delivery.usage?.input ?? chatPromptTokens(conversation.messages);
-  const output = openaiOutputTokens(reply);
+  const output = completionTokens(reply);
   return {
     input_tokens: input,
     input_tokens_details: { cached_tokens: 0 },
@@ -40,7 +41,7 @@ export function responsesUsage(reply: Reply, conversation: Conversation): Respon
 
 /** A rule's `length` finish is a response cut by max_output_tokens; `content_filter` one stopped by the filter. */
 function outcomeOf(reply: Reply): Outcome {
-  switch (reply.delivery.finish.openai) {
+  switch (openAiFinishReason(reply.delivery.finish)) {
     case 'length':
       return { status: 'incomplete', incompleteDetails: { reason: 'max_output_tokens' } };
     case 'content_filter':
@@ -134,7 +135,8 @@ function envelope(
 function remember(id: string, request: ResponsesRequest, plans: readonly OutputPlan[]): void {
   if (request.body.store === false) return;
   const outputs = plans.map((plan) => [plan.id, historyOf(plan)] as const);
-  responseHistory.save(id, [...request.history, ...outputs.map(([, item]) => item)], outputs);
+  // Not awaited: an in-memory store has it at once; a networked one stores it in the background.
+  void request.store.put(id, [...request.history, ...outputs.map(([, item]) => item)], outputs).catch(() => {});
 }
 
 const now = () => Math.floor(Date.now() / 1000);

@@ -1,8 +1,9 @@
 import { Ajv } from 'ajv';
 import type { Conversation, ConversationMessage, Role, ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest } from '../../http/errors.ts';
-import type { ParsedChat, RequestInfo } from '../provider.ts';
-import { responseHistory, type HistoryItem } from './responses-store.ts';
+import type { Parsed, RequestInfo } from '../provider.ts';
+import type { HistoryItem } from '../../state/response-history.ts';
+import type { ResponseHistoryStore } from '../../state/types.ts';
 import { describeValue, listValues, nestsDeeperThan, openAiValidationError } from './validation.ts';
 
 export interface ResponsesTool {
@@ -36,6 +37,8 @@ export interface ResponsesRequest {
   body: ResponsesBody;
   /** Earlier responses' conversation (previous_response_id, item_reference) followed by this input. */
   history: HistoryItem[];
+  /** Where this response is kept for later `previous_response_id` (unless `store: false`). */
+  store: ResponseHistoryStore;
 }
 
 // Every parameter of ResponseCreateParams (openai 7.x); strict mode rejects anything else, as the real API does.
@@ -117,7 +120,7 @@ function requiredString(item: Record<string, unknown>, field: string, at: string
 }
 
 /** One input item in the engine's terms; undefined for items that carry nothing to match (reasoning, built-in tool calls). */
-function historyItem(item: Record<string, unknown>, at: string): HistoryItem | undefined {
+function historyItem(item: Record<string, unknown>, at: string, referenced: ReadonlyMap<string, HistoryItem | undefined>): HistoryItem | undefined {
   const type = item.type ?? 'message';
   switch (type) {
     case 'message': {
@@ -146,7 +149,7 @@ function historyItem(item: Record<string, unknown>, at: string): HistoryItem | u
     }
     case 'item_reference': {
       const id = requiredString(item, 'id', at);
-      const found = responseHistory.item(id);
+      const found = referenced.get(id);
       if (!found) throw new ItemNotFound(id);
       return found;
     }
@@ -186,7 +189,7 @@ export function conversationOf(history: readonly HistoryItem[], instructions: st
   return { messages, prompt, toolResult };
 }
 
-export function parseResponsesRequest(body: unknown, info: RequestInfo, endpoint: string): ParsedChat<ResponsesRequest> {
+export async function parseResponsesRequest(body: unknown, info: RequestInfo, endpoint: string, store: ResponseHistoryStore): Promise<Parsed<ResponsesRequest>> {
   const validate = info.strict ? validateStrict : validateLenient;
   if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body, { missingModel: 'param', unknownField: 'unknown_parameter' });
 
@@ -200,16 +203,21 @@ export function parseResponsesRequest(body: unknown, info: RequestInfo, endpoint
   const history: HistoryItem[] = [];
   const previous = body.previous_response_id;
   if (previous != null) {
-    const earlier = responseHistory.conversation(previous);
+    const earlier = await store.get(previous);
     if (!earlier) throw invalidRequest(`Previous response with id '${previous}' not found.`, 'previous_response_id', 'previous_response_not_found');
     history.push(...earlier);
   }
   const input = body.input;
   if (typeof input === 'string') history.push({ type: 'message', role: 'user', text: input });
   else if (input) {
+    // Stored items are looked up first (a networked store answers asynchronously), then the input is read in order.
+    const referenced = new Map<string, HistoryItem | undefined>();
+    for (const item of input) {
+      if (item.type === 'item_reference' && typeof item.id === 'string' && !referenced.has(item.id)) referenced.set(item.id, await store.item(item.id));
+    }
     input.forEach((item, i) => {
       try {
-        const normal = historyItem(item, `input[${i}]`);
+        const normal = historyItem(item, `input[${i}]`, referenced);
         if (normal) history.push(normal);
       } catch (error) {
         if (error instanceof ItemNotFound) throw invalidRequest(`Item with id '${error.id}' not found.`, `input[${i}].id`, 'item_not_found');
@@ -221,7 +229,7 @@ export function parseResponsesRequest(body: unknown, info: RequestInfo, endpoint
   const instructions = body.instructions ?? undefined;
   const { messages, prompt, toolResult } = conversationOf(history, instructions);
   return {
-    request: { body, history },
+    request: { body, history, store },
     conversation: {
       provider: 'openai',
       endpoint,

@@ -1,18 +1,13 @@
 import type { ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from '../engine/clock.ts';
 
 /**
  * Marks the next frame as a content chunk (a piece of the answer), as opposed to protocol frames
  * (start, stop, usage). The writer counts them, paces them and injects faults before them.
  */
 export const CONTENT_CHUNK = Symbol('content-chunk');
-export type StreamItem = string | typeof CONTENT_CHUNK;
-
-export const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-  connection: 'keep-alive',
-} as const;
+/** A frame as it goes on the wire (text, or bytes for binary framings), or the content marker. */
+export type StreamItem = string | Uint8Array | typeof CONTENT_CHUNK;
 
 export type StreamOutcome = 'completed' | 'aborted' | 'failed';
 
@@ -25,23 +20,27 @@ export interface StreamPlan {
   /** Milliseconds to wait before each content chunk, asked once per chunk in order. */
   delayBeforeChunk?: () => number;
   /** After this many content chunks (right after the last one's frame) the stream fails. */
-  fault?: { afterChunks: number; mode: 'error_event' | 'disconnect'; errorFrame: string };
+  fault?: { afterChunks: number; mode: 'error_event' | 'disconnect'; errorFrame: string | Uint8Array };
+  /** Whose time the delays are measured on (the system's unless a test injects one). */
+  clock?: Clock;
 }
 
 /**
- * The one SSE writer for every provider. Frames go out as the encoder produces them; frames
+ * The one stream writer for every provider and framing (SSE, NDJSON, a JSON array, binary event
+ * stream frames: see framing.ts; the frames arrive already framed). Frames go out as the encoder produces them; frames
  * produced in one tick share one write (the socket is corked), and a full socket buffer pauses the encoder until it
  * drains, so a slow reader cannot make the server buffer a whole answer. Delays are kept on an
  * absolute schedule (no drift from timer lateness) and are cancelled the moment the client goes
  * away, so an abandoned stream leaves no timer or listener behind.
  */
-export async function writeEventStream(res: ServerResponse, frames: Iterator<StreamItem>, plan: StreamPlan = {}): Promise<StreamResult> {
+export async function writeStream(res: ServerResponse, frames: Iterator<StreamItem>, plan: StreamPlan = {}): Promise<StreamResult> {
+  const clock = plan.clock ?? systemClock;
   let contentChunks = 0;
   if (res.destroyed) return { outcome: 'aborted', contentChunks };
   const gone = new AbortController();
   const onClose = () => gone.abort();
   res.once('close', onClose);
-  let due = performance.now();
+  let due = clock.now();
   // True between a content marker and the frame it marks, which must go out whole.
   let contentFramePending = false;
   // The socket is corked, not the response: Node's OutgoingMessage.uncork() hands each buffered
@@ -64,10 +63,10 @@ export async function writeEventStream(res: ServerResponse, frames: Iterator<Str
         const delay = plan.delayBeforeChunk?.() ?? 0;
         if (delay > 0) {
           due += delay;
-          const wait = due - performance.now();
+          const wait = due - clock.now();
           if (wait > 0) {
             uncork();
-            if (!(await pause(wait, gone.signal))) return { outcome: 'aborted', contentChunks };
+            if (!(await clock.sleep(wait, gone.signal))) return { outcome: 'aborted', contentChunks };
             cork();
           }
         }
@@ -109,16 +108,6 @@ async function fail(res: ServerResponse, fault: NonNullable<StreamPlan['fault']>
     else res.destroy();
   }
   return { outcome: 'failed', contentChunks };
-}
-
-/** Resolves true after `ms`, or false as soon as the client goes away. */
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -1,5 +1,7 @@
 import { normalizePrompt } from '../engine/matcher.ts';
 import { REDACTED_HEADERS } from '../observability/logger.ts';
+import type { Explanation } from '../engine/explain.ts';
+import type { RequestJournal } from './types.ts';
 
 export interface JournalEntry {
   /** Increases by one per recorded request, so a client can ask "what came after N". */
@@ -20,6 +22,10 @@ export interface JournalEntry {
   /** The sequence step that answered (0-based), or null when the rule is not a sequence. */
   step: number | null;
   durationMs: number;
+  /** Why it got that answer: the conditions that held, or the rules that came closest (null when no rule was asked). */
+  explanation: Explanation | null;
+  /** For a failed request: the error type and message that were sent. */
+  error?: { type: string; message: string } | null;
   request: {
     headers: Record<string, string | string[] | undefined>;
     body: unknown;
@@ -48,6 +54,9 @@ export interface JournalRecord {
   ruleId: string | null;
   step: number | null;
   durationMs: number;
+  /** Computes the explanation, when the entry is first listed. */
+  explain?: () => Explanation;
+  error?: { errorType: string; errorMessage: string } | null;
   /** The request headers as received (not copied: redacted when listed). */
   headers: Record<string, string | string[] | undefined>;
   /** The parsed body, or null. */
@@ -120,6 +129,8 @@ function toEntry(seq: number, record: JournalRecord, prompt: Pick<JournalEntry, 
     ruleId: record.ruleId,
     step: record.step,
     durationMs: record.durationMs,
+    explanation: record.explain ? record.explain() : null,
+    ...(record.error !== undefined && { error: record.error && { type: record.error.errorType, message: record.error.errorMessage } }),
     request: {
       headers: redactHeaders(record.headers),
       body: omitted ? null : record.body,
@@ -129,7 +140,7 @@ function toEntry(seq: number, record: JournalRecord, prompt: Pick<JournalEntry, 
 }
 
 /** The last N requests, in a ring: recording is O(1) and memory never grows past N entries. */
-export class Journal {
+export class MemoryJournal implements RequestJournal {
   #entries: (Slot | undefined)[];
   #next = 0;
   #size = 0;
@@ -143,11 +154,11 @@ export class Journal {
     return this.#entries.length;
   }
 
-  get size(): number {
+  async size(): Promise<number> {
     return this.#size;
   }
 
-  record(record: JournalRecord): void {
+  append(record: JournalRecord): void {
     const capacity = this.#entries.length;
     this.#seq++;
     if (capacity === 0) return;
@@ -163,7 +174,11 @@ export class Journal {
   }
 
   /** Newest first. */
-  list(filter: JournalFilter = {}): JournalEntry[] {
+  async list(filter: JournalFilter = {}): Promise<JournalEntry[]> {
+    return this.#list(filter);
+  }
+
+  #list(filter: JournalFilter = {}): JournalEntry[] {
     const capacity = this.#entries.length;
     const out: JournalEntry[] = [];
     const limit = filter.limit ?? Infinity;
@@ -189,7 +204,7 @@ export class Journal {
     return slot.entry;
   }
 
-  clear(): void {
+  async clear(): Promise<void> {
     this.#entries = new Array(this.#entries.length);
     this.#next = 0;
     this.#size = 0;
@@ -198,7 +213,7 @@ export class Journal {
   /** Keeps the newest entries that fit when the configured size changes on reload. */
   resize(capacity: number): void {
     if (capacity === this.#entries.length) return;
-    const keep = this.list().slice(0, capacity).reverse();
+    const keep = this.#list().slice(0, capacity).reverse();
     this.#entries = new Array(capacity);
     this.#next = 0;
     this.#size = 0;

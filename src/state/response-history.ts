@@ -1,3 +1,5 @@
+import type { ResponseHistoryStore } from './types.ts';
+
 // What `previous_response_id` and `item_reference` inputs of POST /v1/responses resolve against:
 // the conversations of recent stored responses, kept in memory and bounded. The real API keeps
 // stored responses for 30 days; a mock keeps the last ones it answered, per process.
@@ -36,7 +38,7 @@ export const HISTORY_MAX_CHARS = 16 * 1024 * 1024;
  * bound even though entries of one chain share their item objects, so the bound overestimates and
  * memory stays below it.
  */
-export class ResponseHistory {
+export class MemoryResponseHistory implements ResponseHistoryStore {
   readonly #entries = new Map<string, Entry>();
   readonly #items = new Map<string, HistoryItem>();
   #chars = 0;
@@ -53,7 +55,7 @@ export class ResponseHistory {
   }
 
   /** The conversation a stored response ended with, or undefined when it is unknown or evicted. */
-  conversation(responseId: string): readonly HistoryItem[] | undefined {
+  async get(responseId: string): Promise<readonly HistoryItem[] | undefined> {
     const entry = this.#entries.get(responseId);
     if (!entry) return undefined;
     this.#entries.delete(responseId);
@@ -62,11 +64,11 @@ export class ResponseHistory {
   }
 
   /** An output item of a stored response, by its id (`msg_…`, `fc_…`). */
-  item(itemId: string): HistoryItem | undefined {
+  async item(itemId: string): Promise<HistoryItem | undefined> {
     return this.#items.get(itemId);
   }
 
-  save(responseId: string, items: readonly HistoryItem[], outputs: readonly (readonly [string, HistoryItem])[]): void {
+  async put(responseId: string, items: readonly HistoryItem[], outputs: readonly (readonly [string, HistoryItem])[]): Promise<void> {
     let chars = 0;
     for (const item of items) chars += charsOf(item);
     // A conversation larger than the whole store is not kept: continuing it gets "not found".
@@ -81,7 +83,19 @@ export class ResponseHistory {
       this.#chars -= entry.chars;
     }
   }
-}
 
-/** One per process (shared by servers started in one process, e.g. tests): ids are random, so entries never collide. */
-export const responseHistory = new ResponseHistory();
+  async delete(responseId: string): Promise<boolean> {
+    const entry = this.#entries.get(responseId);
+    if (!entry) return false;
+    this.#entries.delete(responseId);
+    for (const itemId of entry.outputIds) this.#items.delete(itemId);
+    this.#chars -= entry.chars;
+    return true;
+  }
+
+  async clear(): Promise<void> {
+    this.#entries.clear();
+    this.#items.clear();
+    this.#chars = 0;
+  }
+}

@@ -1,0 +1,86 @@
+import type { Context } from 'koa';
+import { decide, type Decision } from '../engine/decide.ts';
+import type { Rule } from '../engine/rules.ts';
+import { ApiError, configuredError } from '../http/errors.ts';
+import { SSE } from '../http/framing.ts';
+import { writeStream, type StreamPlan } from '../http/stream-writer.ts';
+import type { RequestState } from '../http/state.ts';
+import { stampProcessingTime, waitUnlessGone } from '../http/timing.ts';
+import type { AnswerAdapter, HttpMethod, ProviderDeps, ProviderRoute, RouteRequest } from './provider.ts';
+
+/**
+ * The spine every answered endpoint shares: adapter.parse → core (decide) → adapter.render, with
+ * errors, faults and latency applied here once for every provider. A provider supplies the codec.
+ */
+export function answerRoute<Request>(method: HttpMethod, path: string, adapter: AnswerAdapter<Request>): ProviderRoute {
+  return {
+    method,
+    path,
+    async handle(ctx: Context, request: RouteRequest, deps: ProviderDeps) {
+      const state = ctx.state as RequestState;
+      const parsed = await adapter.parse(request, deps);
+      const { conversation } = parsed;
+      const stream = adapter.streams(parsed.request);
+      state.asked = { model: conversation.model, prompt: conversation.prompt, stream };
+      const steps = {
+        next: (rule: Rule) => deps.store.nextSequenceStep(rule),
+        peek: (rule: Rule) => deps.store.peekSequenceStep(rule),
+      };
+      const decision = await decide(deps.store.current, conversation, steps, parsed);
+      state.decision = decision;
+      if (decision.conversation !== conversation) state.asked.prompt = decision.conversation.prompt;
+      ctx.set('x-mockllm-match', decision.rule?.id ?? 'none');
+      if (parsed.peek) {
+        // Only looking (count_tokens): the figures of the answer the request would get, and none of
+        // its errors, latency or faults, which belong to the request that gets it.
+        const { outcome } = decision;
+        ctx.body = adapter.renderJson(outcome.kind === 'reply' ? outcome.reply : undefined, conversation, parsed.request, []);
+        return;
+      }
+      await respond(ctx, deps, adapter, parsed.request, decision, stream);
+    },
+  };
+}
+
+async function respond<Request>(ctx: Context, deps: ProviderDeps, adapter: AnswerAdapter<Request>, request: Request, decision: Decision, stream: boolean): Promise<void> {
+  const { outcome, conversation } = decision;
+  if (outcome.kind === 'unmatched') throw new ApiError({ status: 404, kind: 'not_found', code: 'mock_rule_not_found', message: outcome.message });
+  if (outcome.kind === 'error') throw configuredError(outcome.error);
+  const { reply, more, delivery } = outcome;
+  const { fault } = delivery;
+
+  if (!stream || !reply || !adapter.renderStream) {
+    if (delivery.nonStreamDelayMs > 0 && !(await waitUnlessGone(ctx, delivery.nonStreamDelayMs, deps.clock))) return;
+    if (fault?.mode === 'disconnect') {
+      ctx.respond = false;
+      ctx.req.socket.destroy();
+      return;
+    }
+    if (fault) throw new ApiError({ status: 500, kind: 'internal', message: fault.message });
+    stampProcessingTime(ctx);
+    ctx.body = adapter.renderJson(reply, conversation, request, more);
+    return;
+  }
+
+  const framing = adapter.framing?.(request) ?? SSE;
+  const encoded = adapter.renderStream(reply, conversation, request, more);
+  const frames = framing.wrap ? framing.wrap(encoded) : encoded;
+  const plan: StreamPlan = { clock: deps.clock };
+  const pacer = delivery.pacer();
+  if (pacer) plan.delayBeforeChunk = () => pacer.next();
+  if (fault && adapter.renderStreamError) {
+    const renderError = adapter.renderStreamError;
+    // Read by the writer when the fault fires, so the frame can follow the frames already sent.
+    plan.fault = { afterChunks: fault.afterChunks, mode: fault.mode, get errorFrame() { return renderError(fault.message, encoded); } };
+  }
+  stampProcessingTime(ctx);
+  ctx.status = 200;
+  ctx.respond = false;
+  ctx.res.writeHead(200, { ...(ctx.response.headers as Record<string, string>), ...framing.headers });
+  deps.streams.opened();
+  try {
+    (ctx.state as RequestState).delivered = await writeStream(ctx.res, frames, plan);
+  } finally {
+    deps.streams.closed();
+  }
+}

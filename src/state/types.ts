@@ -1,0 +1,85 @@
+// The server's mutable state, behind four small interfaces. One server owns one set (no
+// module-level singletons); the in-memory implementations are in this folder, and a networked
+// store (Redis, for replicas that agree) implements the same interfaces without the core or the
+// routes changing. Everything a network store would need a round trip for returns a Promise.
+import type { RuleSpec } from '../config/schema.ts';
+import type { JournalEntry, JournalFilter, JournalRecord } from './journal.ts';
+import type { HistoryItem } from './response-history.ts';
+
+/** One rule the admin API created or replaced: its id and the spec as the client sent it. */
+export interface OverlayEntry {
+  id: string;
+  spec: RuleSpec;
+}
+
+/**
+ * The admin overlay records intent, not the resulting rule set: rules created at run time (newest
+ * first), file rules replaced, file rules deleted. Laid on the file's rules, it gives what serves.
+ */
+export interface OverlaySnapshot {
+  /** Increases with every change; a replica compares versions to know whether it is behind. */
+  version: number;
+  created: readonly OverlayEntry[];
+  replaced: readonly OverlayEntry[];
+  deleted: readonly string[];
+}
+
+export type OverlayChange =
+  | { op: 'create'; entry: OverlayEntry }
+  /** Replaces a created rule in place, or records a replacement of a file rule. */
+  | { op: 'replace'; entry: OverlayEntry; created: boolean }
+  | { op: 'delete'; id: string; created: boolean }
+  | { op: 'reset' };
+
+export interface AdminOverlay {
+  /** The last state this server knows: read on every rebuild, so it is local and synchronous. */
+  snapshot(): OverlaySnapshot;
+  /** Applies a change; resolves once it is stored (an admin write is acknowledged only then). */
+  apply(change: OverlayChange): Promise<OverlaySnapshot>;
+  /** Called when the overlay changes by other hands than this server's `apply` (another replica). */
+  subscribe(listener: (snapshot: OverlaySnapshot) => void): () => void;
+}
+
+/** Matching calls per sequence rule id. */
+export interface SequenceCounters {
+  /** Counts one call atomically and says how many came before it. */
+  next(ruleId: string): Promise<number>;
+  /** Calls counted so far, without counting one. */
+  peek(ruleId: string): Promise<number>;
+  /** Forgets the count of one rule, of several, or (no argument) of all. */
+  reset(ruleIds?: readonly string[]): Promise<void>;
+}
+
+/** The last N requests served. */
+export interface RequestJournal {
+  readonly capacity: number;
+  /** Records one request. Never waits: a network store batches these in the background. */
+  append(record: JournalRecord): void;
+  /** Newest first. */
+  list(filter?: JournalFilter): Promise<JournalEntry[]>;
+  size(): Promise<number>;
+  clear(): Promise<void>;
+  /** Keeps the newest entries that fit when the configured size changes on reload. */
+  resize(capacity: number): void;
+}
+
+/** What `previous_response_id` and `item_reference` resolve against (OpenAI Responses). */
+export interface ResponseHistoryStore {
+  /** Stores a response's whole conversation and its output items by id. */
+  put(responseId: string, items: readonly HistoryItem[], outputs: readonly (readonly [string, HistoryItem])[]): Promise<void>;
+  /** The conversation a stored response ended with; undefined when unknown or evicted. */
+  get(responseId: string): Promise<readonly HistoryItem[] | undefined>;
+  /** An output item of a stored response, by its own id (`msg_…`, `fc_…`). */
+  item(itemId: string): Promise<HistoryItem | undefined>;
+  delete(responseId: string): Promise<boolean>;
+  clear(): Promise<void>;
+}
+
+/** One server's state. `/admin/reset` clears all four. */
+export interface StateStores {
+  overlay: AdminOverlay;
+  sequences: SequenceCounters;
+  journal: RequestJournal;
+  responses: ResponseHistoryStore;
+  close(): Promise<void>;
+}
