@@ -12,9 +12,11 @@ import { withDeadline } from './deadline.ts';
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(REPO, 'src', 'cli.ts');
 
-/** The caller's environment minus what the CLI reads (MOCKLLM_*, PORT, HOST, LOG_*), so none of it leaks in. */
+/** The caller's environment minus what the CLI reads (MOCKLLM_*, PORT, HOST, LOG_*, colour switches), so none of it leaks in. */
 export const CLEAN_ENV: Record<string, string> = Object.fromEntries(
-  Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !/^(MOCKLLM_|LOG_)/.test(entry[0]) && !['PORT', 'HOST'].includes(entry[0])),
+  Object.entries(process.env).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined && !/^(MOCKLLM_|LOG_)/.test(entry[0]) && !['PORT', 'HOST', 'FORCE_COLOR', 'NO_COLOR'].includes(entry[0]),
+  ),
 );
 
 export type LogLine = Record<string, unknown>;
@@ -35,8 +37,12 @@ export interface CliProcess {
   stderr(): string;
   /** The first log line with this `msg` (or matching the predicate), already written or still to come. */
   waitForLog(match: string | ((line: LogLine) => boolean), what?: string, ms?: number): Promise<LogLine>;
+  /** The first raw stdout line (JSON or not) matching the predicate, already written or still to come. */
+  waitForLine(predicate: (text: string) => boolean, what: string, ms?: number): Promise<string>;
   /** Settles once the process has exited, whether by code or by signal. */
   exit: Promise<CliExit>;
+  /** The exit code (null after a signal), within the wait deadline. */
+  exited(ms?: number): Promise<number | null>;
   /** Kills the process if it still runs (SIGKILL) and waits for it to be gone. */
   kill(): Promise<void>;
 }
@@ -46,26 +52,31 @@ export interface SpawnCliOptions {
   cwd?: string;
   /** Called with each JSON log line as it arrives. */
   onLine?: (line: LogLine) => void;
+  /** Node flags before the script (e.g. --import). */
+  nodeArgs?: string[];
   /** Deadline of waitForLog when the call gives none (default 30 s: generous, for a loaded machine). */
   waitMs?: number;
 }
 
 export function spawnCli(args: string[], options: SpawnCliOptions = {}): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO, env: { ...CLEAN_ENV, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { cwd: options.cwd ?? REPO, env: { ...CLEAN_ENV, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
+  const raw: string[] = [];
   const otherStdout: string[] = [];
   const wakers = new Set<() => void>();
   let stderr = '';
   createInterface({ input: child.stdout! }).on('line', (text) => {
-    let line: LogLine;
+    raw.push(text);
+    let line: LogLine | undefined;
     try {
       line = JSON.parse(text) as LogLine;
     } catch {
       otherStdout.push(text);
-      return;
     }
-    logs.push(line);
-    options.onLine?.(line);
+    if (line) {
+      logs.push(line);
+      options.onLine?.(line);
+    }
     for (const wake of wakers) wake();
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -73,15 +84,15 @@ export function spawnCli(args: string[], options: SpawnCliOptions = {}): CliProc
   const exit = new Promise<CliExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() })));
   const gone = () => child.exitCode !== null || child.signalCode !== null;
 
-  const waitForLog = (match: string | ((line: LogLine) => boolean), what = typeof match === 'string' ? `the log line '${match}'` : 'a log line', ms = options.waitMs ?? 30_000) => {
-    const predicate = typeof match === 'string' ? (line: LogLine) => line.msg === match : match;
+  /** The first value `find` returns, now or after a later stdout line; fails when the CLI exits first or at the deadline. */
+  function waitFor<T>(find: () => T | undefined, what: string, ms = options.waitMs ?? 30_000): Promise<T> {
     let check: () => void = () => {};
-    const found = new Promise<LogLine>((resolve, reject) => {
+    const found = new Promise<T>((resolve, reject) => {
       check = () => {
-        const line = logs.find(predicate);
-        if (line) {
+        const value = find();
+        if (value !== undefined) {
           wakers.delete(check);
-          resolve(line);
+          resolve(value);
         }
       };
       wakers.add(check);
@@ -95,6 +106,11 @@ export function spawnCli(args: string[], options: SpawnCliOptions = {}): CliProc
       );
     });
     return withDeadline(found, ms, what).finally(() => wakers.delete(check));
+  }
+
+  const waitForLog = (match: string | ((line: LogLine) => boolean), what = typeof match === 'string' ? `the log line '${match}'` : 'a log line', ms?: number) => {
+    const predicate = typeof match === 'string' ? (line: LogLine) => line.msg === match : match;
+    return waitFor(() => logs.find(predicate), what, ms);
   };
 
   return {
@@ -103,7 +119,9 @@ export function spawnCli(args: string[], options: SpawnCliOptions = {}): CliProc
     otherStdout,
     stderr: () => stderr,
     waitForLog,
+    waitForLine: (predicate, what, ms) => waitFor(() => raw.find(predicate), what, ms),
     exit,
+    exited: (ms = options.waitMs ?? 30_000) => withDeadline(exit, ms, 'the CLI to exit').then((e) => e.code),
     async kill() {
       if (!gone()) child.kill('SIGKILL');
       await exit;

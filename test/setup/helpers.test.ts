@@ -1,9 +1,10 @@
-// The shared test helpers keep their promise: a poll or a deadline ends when its time is up,
-// whatever the awaited work does.
+// The shared test helpers keep their promise: a poll, a deadline or a wait on a CLI child ends when
+// its time is up or the child is gone, whatever the awaited work does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeadlineError, rejectionOf, withDeadline } from '../helpers/deadline.ts';
 import { eventually } from '../helpers/poll.ts';
+import { startCli } from '../helpers/cli.ts';
 
 const never = () => new Promise<never>(() => {});
 
@@ -38,4 +39,18 @@ test('rejectionOf returns the rejection, and fails when the promise resolves or 
   assert.equal(await rejectionOf(Promise.reject(error), 1000, 'a failure'), error);
   await assert.rejects(rejectionOf(Promise.resolve(1), 1000, 'a failure'), /a failure succeeded; expected it to fail/);
   await assert.rejects(rejectionOf(never(), 50, 'a failure'), DeadlineError);
+});
+
+test('a CLI child killed with SIGKILL ends every wait on it at once: the exit carries the signal, waitForLog rejects', async () => {
+  const cli = await startCli('responses:\n  "hi": "there"\n');
+  try {
+    const pending = cli.waitForLog('a line the CLI never writes', undefined, 60_000);
+    cli.child.kill('SIGKILL');
+    const exit = await withDeadline(cli.exit, 15_000, 'the exit event');
+    assert.deepEqual([exit.code, exit.signal], [null, 'SIGKILL']);
+    await assert.rejects(withDeadline(pending, 15_000, 'waitForLog to give up'), /the CLI exited before writing/);
+    assert.equal(await cli.exited(), null);
+  } finally {
+    await cli.cleanup();
+  }
 });
