@@ -103,8 +103,8 @@ test('addRule, updateRule, removeRule and reset act as the admin API does, with 
     const id = await mock.addRule({ prompt: 'hello', response: 'Hi.' });
     assert.match(id, /^admin-[0-9a-f]{12}$/);
     assert.equal((await chat(mock.openaiBaseURL, 'hello')).text, 'Hi.');
-    const listed = (await admin(mock, 'GET', `/admin/responses/${id}`)).body as { source: string; match: unknown };
-    assert.deepEqual(listed, { id, source: 'admin', match: { prompt: 'hello' }, response: 'Hi.' });
+    const listed = (await admin(mock, 'GET', `/admin/responses/${id}`)).body as Record<string, unknown>;
+    assert.deepEqual([listed.id, listed.source, listed.match, listed.response], [id, 'admin', { prompt: 'hello' }, 'Hi.'], 'the admin API lists the rule as created');
     assert.equal(await mock.addRule({ id: 'mine', match: { contains: 'weather' }, response: 'Sunny.' }), 'mine');
 
     // Errors: the admin API's codes, fields and messages.
