@@ -1,0 +1,121 @@
+// :embedContent and :batchEmbedContents (API-FORMATS §11 "countTokens, embeddings, models"):
+// deterministic vectors from model and text (src/engine/embedding.ts), or the config's fixed ones
+// (`embeddings.vectors`); `outputDimensionality` shortens them.
+import { MAX_EMBEDDING_DIMENSIONS } from '../../config/schema.ts';
+import type { Conversation } from '../../engine/conversation.ts';
+import { generatedEmbedding } from '../../engine/embedding.ts';
+import { answerRoute } from '../answer-route.ts';
+import type { Parsed, ProviderDeps, ProviderRoute, RouteRequest } from '../provider.ts';
+import { invalidArgument } from './errors.ts';
+import { modelIdOf } from './request.ts';
+
+// The real embedding models' sizes (https://ai.google.dev/gemini-api/docs/embeddings); any other
+// model gets the config's `embeddings.default_dimensions`, else gemini-embedding-001's 3072.
+const DIMENSIONS: [RegExp, number][] = [
+  [/^gemini-embedding-/, 3072],
+  [/^text-embedding-00[45]/, 768],
+  [/^(?:text-)?embedding-00[1-3]/, 768],
+  [/^text-multilingual-embedding-/, 768],
+];
+const GEMINI_DEFAULT_DIMENSIONS = 3072;
+
+const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+interface EmbedInput {
+  text: string;
+  dimensions: number | undefined;
+}
+
+interface EmbedRequest {
+  model: string;
+  batch: boolean;
+  inputs: EmbedInput[];
+  fullDimensions: number;
+  fixed: Record<string, number[]> | undefined;
+}
+
+/** One EmbedContentRequest's text and requested size, checked in the API's words. */
+function inputOf(request: unknown, at: string, pathModel: string): EmbedInput {
+  if (!isObject(request)) throw invalidArgument(`Invalid JSON payload received. Expected an object for "${at || 'request'}".`);
+  const prefix = at === '' ? '' : `${at}.`;
+  if (request.model !== undefined && (typeof request.model !== 'string' || modelIdOf(request.model) !== pathModel)) {
+    throw invalidArgument(`* BatchEmbedContentsRequest.${prefix}model: The model in the request (${String(request.model)}) does not match the model in the URL (models/${pathModel}).\n`);
+  }
+  const content = request.content;
+  if (content === undefined) throw invalidArgument(`* EmbedContentRequest.${prefix}content: content is not specified\n`);
+  if (!isObject(content) || !Array.isArray(content.parts) || content.parts.length === 0) {
+    throw invalidArgument(`* EmbedContentRequest.${prefix}content.parts: contents.parts must not be empty.\n`);
+  }
+  const texts: string[] = [];
+  for (const [index, part] of content.parts.entries()) {
+    if (!isObject(part) || typeof part.text !== 'string') throw invalidArgument(`* EmbedContentRequest.${prefix}content.parts[${index}].text: text must be a string.\n`);
+    texts.push(part.text);
+  }
+  const text = texts.join('\n');
+  if (text.trim() === '') throw invalidArgument(`* EmbedContentRequest.${prefix}content: text content is empty.\n`);
+  const size = request.outputDimensionality;
+  if (size !== undefined && size !== null && (typeof size !== 'number' || !Number.isInteger(size) || size < 1)) {
+    throw invalidArgument(`* EmbedContentRequest.${prefix}output_dimensionality: Output dimensionality must be a positive integer.\n`);
+  }
+  return { text, dimensions: typeof size === 'number' ? size : undefined };
+}
+
+function conversationOf(model: string, endpoint: string, text: string, header: RouteRequest['header']): Conversation {
+  return { provider: 'gemini', endpoint, model, system: '', messages: [{ role: 'user', text }], prompt: text, tools: [], toolResult: undefined, stream: false, header };
+}
+
+function parser(endpoint: string, batch: boolean) {
+  return (request: RouteRequest, deps: ProviderDeps): Parsed<EmbedRequest> => {
+    const model = modelIdOf(request.params.model!);
+    const body = request.body;
+    let inputs: EmbedInput[];
+    if (batch) {
+      if (!isObject(body) || body.requests === undefined) throw invalidArgument('* BatchEmbedContentsRequest.requests: requests is not specified\n');
+      if (!Array.isArray(body.requests) || body.requests.length === 0) throw invalidArgument('* BatchEmbedContentsRequest.requests: requests must not be empty\n');
+      if (body.requests.length > 100) throw invalidArgument('* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch.\n');
+      inputs = body.requests.map((r, i) => inputOf(r, `requests[${i}]`, model));
+    } else {
+      inputs = [inputOf(body, '', model)];
+    }
+    const rules = deps.store.current;
+    const family = DIMENSIONS.find(([pattern]) => pattern.test(model));
+    const fullDimensions = family?.[1] ?? rules.embeddings?.default_dimensions ?? GEMINI_DEFAULT_DIMENSIONS;
+    const max = family ? family[1] : MAX_EMBEDDING_DIMENSIONS;
+    for (const input of inputs) {
+      if (input.dimensions !== undefined && input.dimensions > max) {
+        throw invalidArgument(`* EmbedContentRequest.output_dimensionality: Output dimensionality must be at most ${max}, got ${input.dimensions}.\n`);
+      }
+    }
+    // Each input is a text a rule naming this endpoint may match; the first that one matches decides
+    // errors, latency and faults (the core's `inputs`).
+    const conversations = inputs.map((input) => conversationOf(model, endpoint, input.text, request.header));
+    return { request: { model, batch, inputs, fullDimensions, fixed: rules.embeddings?.vectors }, conversation: conversations[0]!, inputs: conversations };
+  };
+}
+
+function vectorOf(request: EmbedRequest, input: EmbedInput): number[] {
+  const { fixed } = request;
+  const configured = fixed && Object.hasOwn(fixed, input.text) ? fixed[input.text]! : undefined;
+  if (configured) {
+    if (input.dimensions !== undefined && configured.length !== input.dimensions) {
+      throw invalidArgument(
+        `* EmbedContentRequest.output_dimensionality: the mock config's embeddings.vectors fixes the vector for ${JSON.stringify(input.text.slice(0, 60))} at ${configured.length} dimensions, but the request asks for ${input.dimensions}.\n`,
+      );
+    }
+    return configured;
+  }
+  return generatedEmbedding(request.model, input.text, input.dimensions ?? request.fullDimensions);
+}
+
+function renderJson(_reply: unknown, _conversation: Conversation, request: EmbedRequest): unknown {
+  const vectors = request.inputs.map((input) => ({ values: vectorOf(request, input) }));
+  return request.batch ? { embeddings: vectors } : { embedding: vectors[0] };
+}
+
+export function embedContentRoute(path: string): ProviderRoute {
+  return answerRoute('POST', path, { parse: parser(path, false), renderJson, streams: () => false });
+}
+
+export function batchEmbedContentsRoute(path: string): ProviderRoute {
+  return answerRoute('POST', path, { parse: parser(path, true), renderJson, streams: () => false });
+}

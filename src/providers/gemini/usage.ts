@@ -1,0 +1,58 @@
+// How the mock counts Gemini tokens. Gemini's tokenizer is not o200k, but no public one matches the
+// served models either; one deterministic estimate serves usageMetadata and countTokens alike, so
+// `countTokens` always equals the `promptTokenCount` of the same request.
+import { toolTokens, type Reply } from '../../engine/reply-plan.ts';
+import { countTextTokens } from '../../engine/tokens.ts';
+import type { Content, GenerateContentBody } from './request.ts';
+
+/** An image costs 258 tokens (https://ai.google.dev/gemini-api/docs/tokens#multimodal-tokens); other media alike here. */
+export const MEDIA_PART_TOKENS = 258;
+
+function contentTokens(content: Content | string | undefined): number {
+  if (content === undefined) return 0;
+  if (typeof content === 'string') return countTextTokens(content);
+  let total = 0;
+  for (const part of content.parts) {
+    if (typeof part.text === 'string') total += countTextTokens(part.text);
+    if (part.functionCall) total += countTextTokens(part.functionCall.name ?? '') + countTextTokens(JSON.stringify(part.functionCall.args ?? {}));
+    if (part.functionResponse) total += countTextTokens(part.functionResponse.name ?? '') + countTextTokens(JSON.stringify(part.functionResponse.response ?? {}));
+    if (part.inlineData !== undefined || part.fileData !== undefined) total += MEDIA_PART_TOKENS;
+  }
+  return total;
+}
+
+/** `promptTokenCount`: the system instruction, every turn and the tool declarations; never 0. */
+export function geminiPromptTokens(body: Pick<GenerateContentBody, 'contents' | 'systemInstruction' | 'tools'>): number {
+  let total = contentTokens(body.systemInstruction);
+  for (const content of body.contents) total += contentTokens(content);
+  if (body.tools && body.tools.length > 0) total += countTextTokens(JSON.stringify(body.tools));
+  return Math.max(total, 1);
+}
+
+/** `candidatesTokenCount`: text and function calls by the estimate, unless the rule fixes the figure. */
+export function geminiCandidatesTokens(reply: Reply): number {
+  return reply.delivery.usage?.output ?? Math.max((reply.text?.tokens ?? 0) + toolTokens(reply), 1);
+}
+
+export interface UsageMetadata {
+  promptTokenCount: number;
+  candidatesTokenCount?: number;
+  totalTokenCount: number;
+  promptTokensDetails: { modality: string; tokenCount: number }[];
+  candidatesTokensDetails?: { modality: string; tokenCount: number }[];
+}
+
+/** usageMetadata with the rule's `usage` overrides mapped: input → promptTokenCount, output → candidatesTokenCount. */
+export function usageMetadata(reply: Reply | undefined, prompt: number, candidates: number | undefined): UsageMetadata {
+  const promptTokens = reply?.delivery.usage?.input ?? prompt;
+  const usage: UsageMetadata = {
+    promptTokenCount: promptTokens,
+    totalTokenCount: promptTokens + (candidates ?? 0),
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: promptTokens }],
+  };
+  if (candidates !== undefined) {
+    usage.candidatesTokenCount = candidates;
+    usage.candidatesTokensDetails = [{ modality: 'TEXT', tokenCount: candidates }];
+  }
+  return usage;
+}
