@@ -1,6 +1,15 @@
 import type { Context } from 'koa';
 
-export type AdminErrorCode = 'invalid_json' | 'invalid_body' | 'unauthorized' | 'not_found' | 'conflict' | 'too_large' | 'internal';
+export type AdminErrorCode =
+  | 'invalid_json'
+  | 'invalid_body'
+  | 'invalid_query'
+  | 'unauthorized'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'too_large'
+  | 'internal';
 
 /** The admin API's one error shape: `{"error": {"code", "message", "field"?}}`. */
 export class AdminError extends Error {

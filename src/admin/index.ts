@@ -26,6 +26,15 @@ export interface AdminOptions {
 
 const ADMIN_BODY_LIMIT = '1mb';
 
+/**
+ * The query parameters each admin route reads. Any other is refused with a 400 naming it: a
+ * misspelt filter (`?matchd=false`) would otherwise silently list everything.
+ */
+const QUERY_PARAMETERS: Record<string, readonly string[]> = {
+  'GET /admin/requests': ['provider', 'model', 'endpoint', 'matched', 'limit', 'after'],
+  'GET /admin/responses': ['unused'],
+};
+
 export function isAdminPath(path: string): boolean {
   return path === '/admin' || path.startsWith('/admin/');
 }
@@ -58,9 +67,16 @@ export function adminMiddleware(options: AdminOptions): Middleware {
   const handle = compose([
     adminErrors(options.logger),
     authorize(store, options.token),
+    routeFirst(router),
     bodyParser({ enableTypes: ['json'], jsonLimit: ADMIN_BODY_LIMIT, strict: true, detectJSON: () => true }) as unknown as Middleware,
     router.routes() as unknown as Middleware,
-    () => {
+    (ctx: Context) => {
+      // The path exists with other methods: 405 with Allow, as HTTP asks (RFC 9110 §15.5.6).
+      const allowed = [...new Set(router.match(ctx.path, ctx.method).path.flatMap((layer) => layer.methods))].filter((m) => m !== 'HEAD');
+      if (allowed.length > 0) {
+        ctx.set('allow', allowed.join(', '));
+        throw new AdminError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; use ${allowed.join(' or ')}.`);
+      }
       throw new AdminError(404, 'not_found', 'No such admin endpoint.');
     },
   ]);
@@ -68,6 +84,26 @@ export function adminMiddleware(options: AdminOptions): Middleware {
   return (ctx: Context, next: Next) => {
     if (options.disabled || !store.current.settings.adminEnabled) return next();
     return handle(ctx, next);
+  };
+}
+
+/**
+ * Names the route before the body is read, so a request refused early (413, bad JSON) is still
+ * labelled with its admin route in the metrics, and checks the query against what the route reads.
+ */
+function routeFirst(router: Router): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const layer = router.match(ctx.path, ctx.method).pathAndMethod.at(-1);
+    if (layer) {
+      (ctx as { _matchedRoute?: string })._matchedRoute = layer.path as string;
+      const known = QUERY_PARAMETERS[`${ctx.method === 'HEAD' ? 'GET' : ctx.method} ${layer.path as string}`] ?? [];
+      const unknown = Object.keys(ctx.query).filter((name) => !known.includes(name));
+      if (unknown.length > 0) {
+        const accepted = known.length === 0 ? 'this endpoint takes no query parameters' : `it takes ${known.join(', ')}`;
+        throw new AdminError(400, 'invalid_query', `Unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: ${accepted}.`, unknown[0]);
+      }
+    }
+    await next();
   };
 }
 

@@ -5,7 +5,7 @@ import type { RequestJournal } from '../state/types.ts';
 
 function integerParam(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new AdminError(400, 'invalid_body', `${name} must be a non-negative integer`, name);
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new AdminError(400, 'invalid_query', `${name} must be a non-negative integer`, name);
   return Number(value);
 }
 
@@ -13,12 +13,12 @@ function booleanParam(value: unknown, name: string): boolean | undefined {
   if (value === undefined) return undefined;
   if (value === 'true') return true;
   if (value === 'false') return false;
-  throw new AdminError(400, 'invalid_body', `${name} must be true or false`, name);
+  throw new AdminError(400, 'invalid_query', `${name} must be true or false`, name);
 }
 
 function stringParam(value: unknown, name: string): string | undefined {
   if (value === undefined || typeof value === 'string') return value;
-  throw new AdminError(400, 'invalid_body', `${name} may be given once`, name);
+  throw new AdminError(400, 'invalid_query', `${name} may be given once`, name);
 }
 
 /**

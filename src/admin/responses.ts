@@ -7,9 +7,17 @@ import { RuleIdConflict, type RuleStore } from '../engine/store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { AdminError } from './errors.ts';
 
-/** A rule as the admin API shows it: the same shape as an entry of the file's `rules` list. */
-export function presentRule(rule: Rule) {
-  return { id: rule.id, source: rule.source, match: rule.spec.match, response: rule.spec.response };
+/** A rule as the admin API shows it: the same shape as an entry of the file's `rules` list, with its use since the last reset. */
+export function presentRule(rule: Rule, store: RuleStore) {
+  const hits = store.hitsOf(rule.id);
+  return {
+    id: rule.id,
+    source: rule.source,
+    match: rule.spec.match,
+    response: rule.spec.response,
+    hits: hits.count,
+    lastHitAt: hits.lastHitAt === null ? null : new Date(hits.lastHitAt).toISOString(),
+  };
 }
 
 /**
@@ -53,7 +61,11 @@ export function registerResponseRoutes(router: Router, store: RuleStore, metrics
   };
 
   router.get('/admin/responses', (ctx) => {
-    ctx.body = { responses: store.current.rules.map(presentRule) };
+    const unused = ctx.query.unused;
+    if (unused !== undefined && unused !== 'true' && unused !== 'false') throw new AdminError(400, 'invalid_query', 'unused must be true or false', 'unused');
+    // ?unused=true: the rules no request has hit since the last reset, so a suite can fail on stale recordings.
+    const rules = unused === 'true' ? store.current.rules.filter((rule) => store.hitsOf(rule.id).count === 0) : store.current.rules;
+    ctx.body = { responses: rules.map((rule) => presentRule(rule, store)) };
   });
 
   router.post('/admin/responses', async (ctx) => {
@@ -68,7 +80,7 @@ export function registerResponseRoutes(router: Router, store: RuleStore, metrics
     metrics.adminChanges.inc({ operation: 'create' });
     ctx.status = 201;
     ctx.set('location', `/admin/responses/${encodeURIComponent(rule.id)}`);
-    ctx.body = presentRule(rule);
+    ctx.body = presentRule(rule, store);
   });
 
   router.delete('/admin/responses', async (ctx) => {
@@ -78,7 +90,7 @@ export function registerResponseRoutes(router: Router, store: RuleStore, metrics
   });
 
   router.get('/admin/responses/:id', (ctx) => {
-    ctx.body = presentRule(find(ctx));
+    ctx.body = presentRule(find(ctx), store);
   });
 
   router.put('/admin/responses/:id', async (ctx) => {
@@ -90,7 +102,7 @@ export function registerResponseRoutes(router: Router, store: RuleStore, metrics
     const rule = await store.replace(id, spec);
     if (!rule) throw new AdminError(404, 'not_found', `No response with id '${id}'.`);
     metrics.adminChanges.inc({ operation: 'replace' });
-    ctx.body = presentRule(rule);
+    ctx.body = presentRule(rule, store);
   });
 
   router.delete('/admin/responses/:id', async (ctx) => {

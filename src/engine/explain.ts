@@ -25,6 +25,12 @@ function textOf(rule: Rule): string | undefined {
   return m.prompt ?? m.contains ?? m.regex;
 }
 
+/**
+ * A copy that shares no memory with the request: a short quote sliced from a megabyte prompt would
+ * otherwise keep the whole prompt alive for as long as the explanation is kept (the journal).
+ */
+const detached = (text: string): string => JSON.parse(JSON.stringify(text)) as string;
+
 interface Scored {
   rule: Rule;
   held: string[];
@@ -37,7 +43,7 @@ function score(rule: Rule, conversation: Conversation, target: string): Scored |
   let failed: NearMiss['failed'] | undefined;
   for (const condition of rule.matcher.conditions) {
     if (condition.test(conversation)) held.push(condition.name);
-    else failed ??= { condition: condition.name, why: condition.why(conversation) };
+    else failed ??= { condition: condition.name, why: detached(condition.why(conversation)) };
   }
   // A rule whose conditions all hold did not answer only because another one ranked above it.
   if (!failed) return undefined;

@@ -13,6 +13,14 @@ export interface RuleCounts {
   admin: number;
 }
 
+/** How often a rule answered since the last reset, and when it last did (Unix ms). */
+export interface RuleHits {
+  count: number;
+  lastHitAt: number | null;
+}
+
+const NO_HITS: RuleHits = { count: 0, lastHitAt: null };
+
 export interface SequenceState {
   ruleId: string;
   /** Matching calls answered so far. */
@@ -39,6 +47,8 @@ export class RuleStore {
   #current: RuleSet;
   readonly #overlay: AdminOverlay;
   readonly #sequences: SequenceCounters;
+  /** Per rule id, this server's own count (a test suite reads it to find recordings it never used). */
+  readonly #hits = new Map<string, { count: number; lastHitAt: number }>();
   /** The overlay version `current` was built from. */
   #version = -1;
   readonly #unsubscribe: () => void;
@@ -117,10 +127,24 @@ export class RuleStore {
     return true;
   }
 
-  /** Drops every admin change and all sequence progress: back to exactly what the file says. */
+  /** Drops every admin change, all sequence progress and hit counts: back to exactly what the file says. */
   async reset(): Promise<void> {
     await this.#apply({ op: 'reset' });
     await this.#sequences.reset();
+    this.#hits.clear();
+  }
+
+  /** Counts one answer given by a rule. */
+  recordHit(ruleId: string, at: number): void {
+    const hits = this.#hits.get(ruleId);
+    if (hits) {
+      hits.count++;
+      hits.lastHitAt = at;
+    } else this.#hits.set(ruleId, { count: 1, lastHitAt: at });
+  }
+
+  hitsOf(ruleId: string): RuleHits {
+    return this.#hits.get(ruleId) ?? NO_HITS;
   }
 
   /** Counts one matching call of a sequence rule and says which step it gets. */

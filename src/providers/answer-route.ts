@@ -37,6 +37,7 @@ export function answerRoute<Request>(method: HttpMethod, path: string, adapter: 
         ctx.body = adapter.renderJson(outcome.kind === 'reply' ? outcome.reply : undefined, conversation, parsed.request, []);
         return;
       }
+      if (decision.rule) deps.store.recordHit(decision.rule.id, Date.now());
       await respond(ctx, deps, adapter, parsed.request, decision, stream);
     },
   };

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { post, startTestServer } from '../helpers/server.ts';
 import { admin, openaiClient, OPENAI_MODEL, yamlConfig, type PresentedRule } from './support.ts';
+import { definitionOf } from '../helpers/admin.ts';
 
 const TOPICS = 6;
 const CHAIN_LENGTH = 30; // sequential PUTs per rule; the rules' chains run concurrently
@@ -37,7 +38,7 @@ test('concurrent PUTs alternating two complete versions never let a concurrent r
     const put = async (topic: number, version: 'A' | 'B') => {
       const res = await admin(server, 'PUT', `/admin/responses/${id(topic)}`, { body: { prompt: prompt(topic), response: { text: text(version, topic) } } });
       assert.equal(res.status, 200, res.text);
-      return res.body as PresentedRule;
+      return definitionOf(res.body as PresentedRule);
     };
     for (let t = 0; t < TOPICS; t++) await put(t, 'A');
 
@@ -101,11 +102,11 @@ test('concurrent PUTs alternating two complete versions never let a concurrent r
     // The final state is the last acknowledged write of every rule, in the listing and on the wire.
     const final = await admin<{ responses: PresentedRule[] }>(server, 'GET', '/admin/responses');
     assert.deepEqual(
-      final.body.responses,
+      final.body.responses.map(definitionOf),
       Array.from({ length: TOPICS }, (_, t) => lastAcknowledged.get(t)),
     );
     for (let t = 0; t < TOPICS; t++) {
-      assert.deepEqual((await admin(server, 'GET', `/admin/responses/${id(t)}`)).body, lastAcknowledged.get(t));
+      assert.deepEqual(definitionOf((await admin(server, 'GET', `/admin/responses/${id(t)}`)).body as PresentedRule), lastAcknowledged.get(t));
       const res = await post(`${server.url}/v1/chat/completions`, { model: OPENAI_MODEL, messages: [{ role: 'user', content: prompt(t) }] });
       const answer = ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
       assert.equal(answer, (lastAcknowledged.get(t)!.response as { text: string }).text);

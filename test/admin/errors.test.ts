@@ -107,15 +107,34 @@ test('an admin body over the size limit is 413 too_large', async () => {
   await assertUnchanged();
 });
 
-test('an unknown admin path or method is 404 in the admin error shape', async () => {
-  for (const [method, path] of [
-    ['GET', '/admin/foo'],
-    ['GET', '/admin'],
-    ['POST', '/admin/requests'],
-    ['PATCH', `/admin/responses/${adminId}`],
-    ['GET', '/admin/responses/a/b'],
-  ]) {
-    assertAdminError(await admin(server, method!, path!), 404, 'not_found');
+test('an unknown admin path is 404 in the admin error shape', async () => {
+  for (const path of ['/admin/foo', '/admin', '/admin/responses/a/b']) {
+    assertAdminError(await admin(server, 'GET', path), 404, 'not_found');
+  }
+  await assertUnchanged();
+});
+
+test('a method an admin path does not take is 405 with Allow naming the ones it does', async () => {
+  for (const [method, path, allow] of [
+    ['POST', '/admin/requests', 'GET, DELETE'],
+    ['PATCH', `/admin/responses/${adminId}`, 'GET, PUT, DELETE'],
+    ['PUT', '/admin/reset', 'POST'],
+  ] as const) {
+    const res = await admin(server, method, path);
+    assertAdminError(res, 405, 'method_not_allowed');
+    assert.deepEqual(res.headers.get('allow')?.split(', ').sort(), allow.split(', ').sort(), `${method} ${path}`);
+  }
+  await assertUnchanged();
+});
+
+test('an unknown query parameter is 400 invalid_query naming it', async () => {
+  for (const [path, field] of [
+    ['/admin/requests?matchd=false', 'matchd'],
+    ['/admin/responses?unused=true&x=1', 'x'],
+    [`/admin/responses/${adminId}?verbose=1`, 'verbose'],
+  ] as const) {
+    const error = assertAdminError(await admin(server, 'GET', path), 400, 'invalid_query', field);
+    assert.match(error.message, new RegExp(field));
   }
   await assertUnchanged();
 });

@@ -150,7 +150,7 @@ test('filters: provider, model, endpoint, matched, limit and after', async () =>
   assert.equal(filtered.size, 4);
 });
 
-test('bad filter values are 400 invalid_body naming the parameter', async () => {
+test('bad filter values are 400 invalid_query naming the parameter', async () => {
   for (const [query, field] of [
     ['?limit=-1', 'limit'],
     ['?limit=ten', 'limit'],
@@ -161,7 +161,7 @@ test('bad filter values are 400 invalid_body naming the parameter', async () => 
     ['?provider=openai&provider=anthropic', 'provider'],
     ['?limit=1&limit=2', 'limit'],
   ]) {
-    assertAdminError(await admin(server, 'GET', `/admin/requests${query}`), 400, 'invalid_body', field);
+    assertAdminError(await admin(server, 'GET', `/admin/requests${query}`), 400, 'invalid_query', field);
   }
 });
 

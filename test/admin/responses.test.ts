@@ -4,6 +4,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
+import { definitionOf } from '../helpers/admin.ts';
 import { post, startTestServer, type TestServer } from '../helpers/server.ts';
 import {
   admin,
@@ -81,7 +82,7 @@ test('GET /admin/responses lists the file entries in match order, each with an i
   for (const rule of fileRules) {
     const one = await admin(server, 'GET', `/admin/responses/${encodeURIComponent(rule.id)}`);
     assert.equal(one.status, 200);
-    assert.deepEqual(one.body, rule);
+    assert.deepEqual(definitionOf(one.body), rule);
   }
 });
 
@@ -108,13 +109,13 @@ test('POST /admin/responses answers 201 with a Location and an admin entry, serv
   );
 
   assert.equal(typeof res.body.id, 'string');
-  assert.deepEqual(res.body, { id: res.body.id, source: 'admin', match: { prompt: 'Who wrote Hamlet?' }, response: 'Shakespeare, says the admin API.' });
+  assert.deepEqual(definitionOf(res.body), { id: res.body.id, source: 'admin', match: { prompt: 'Who wrote Hamlet?' }, response: 'Shakespeare, says the admin API.' });
   assert.equal(res.headers.get('location'), `/admin/responses/${encodeURIComponent(res.body.id)}`);
   const fetched = await admin(server, 'GET', res.headers.get('location')!);
   assert.equal(fetched.status, 200);
-  assert.deepEqual(fetched.body, res.body);
+  assert.deepEqual(definitionOf(fetched.body), definitionOf(res.body));
   // Admin entries come first in match order.
-  assert.deepEqual(await listRules(server), [res.body, ...fileRules]);
+  assert.deepEqual(await listRules(server), [definitionOf(res.body), ...fileRules]);
   assert.deepEqual(await askAnthropic(anthropic, 'Who wrote Hamlet?'), { text: 'Shakespeare, says the admin API.', match: res.body.id });
 });
 
@@ -150,12 +151,12 @@ test('a later POST for the same prompt wins over an earlier one', async () => {
 test('GET, PUT and DELETE /admin/responses/{id} read, replace and remove an admin entry', async () => {
   const created = await admin(server, 'POST', '/admin/responses', { body: { prompt: 'capital of France', response: 'Paris.' } });
   const path = `/admin/responses/${created.body.id}`;
-  assert.deepEqual((await admin(server, 'GET', path)).body, created.body);
+  assert.deepEqual(definitionOf((await admin(server, 'GET', path)).body), definitionOf(created.body));
 
   const put = await admin(server, 'PUT', path, { body: { prompt: 'capital of France', response: { text: 'Paris, replaced.' } } });
   assert.equal(put.status, 200, put.text);
-  assert.deepEqual(put.body, { id: created.body.id, source: 'admin', match: { prompt: 'capital of France' }, response: { text: 'Paris, replaced.' } });
-  assert.deepEqual((await admin(server, 'GET', path)).body, put.body);
+  assert.deepEqual(definitionOf(put.body), { id: created.body.id, source: 'admin', match: { prompt: 'capital of France' }, response: { text: 'Paris, replaced.' } });
+  assert.deepEqual(definitionOf((await admin(server, 'GET', path)).body), definitionOf(put.body));
   assert.deepEqual(await askOpenAI(openai, 'capital of France'), { text: 'Paris, replaced.', match: created.body.id });
 
   // A PUT may change the prompt too (and may repeat the URL's id in the body).
@@ -182,8 +183,8 @@ test('PUT on a file entry changes its answer in place; DELETE on a file entry fa
     fileRules.map((r) => r.id),
     'the replaced entry keeps its place in match order',
   );
-  assert.deepEqual(listed[2], put.body);
-  assert.deepEqual((await admin(server, 'GET', `/admin/responses/${fruit}`)).body, put.body);
+  assert.deepEqual(listed[2], definitionOf(put.body));
+  assert.deepEqual(definitionOf((await admin(server, 'GET', `/admin/responses/${fruit}`)).body), definitionOf(put.body));
 
   const sky = idOf(SKY);
   assert.equal((await admin(server, 'DELETE', `/admin/responses/${sky}`)).status, 204);
@@ -241,7 +242,7 @@ test('POST /admin/reset restores the file and clears the request journal', async
 test('the rule form {"match": {"prompt"}, "response": {"text"}} is accepted and echoed in that form', async () => {
   const res = await admin(server, 'POST', '/admin/responses', { body: { match: { prompt: 'rule form' }, response: { text: 'Rule form works.' } } });
   assert.equal(res.status, 201, res.text);
-  assert.deepEqual(res.body, { id: res.body.id, source: 'admin', match: { prompt: 'rule form' }, response: { text: 'Rule form works.' } });
+  assert.deepEqual(res.body, { id: res.body.id, source: 'admin', match: { prompt: 'rule form' }, response: { text: 'Rule form works.' }, hits: 0, lastHitAt: null });
   assert.deepEqual(await askAnthropic(anthropic, 'rule form'), { text: 'Rule form works.', match: res.body.id });
   assert.deepEqual(await askOpenAI(openai, 'Rule Form'), { text: 'Rule form works.', match: res.body.id });
 });
@@ -273,4 +274,28 @@ test('a provider request carrying no prompt the rules know still gets the file f
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-mockllm-match'), 'none');
   assert.equal(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content, UNKNOWN);
+});
+
+test('every rule shows its hits and last hit since the last reset, and ?unused=true lists exactly the rules never hit', async () => {
+  type Listed = { id: string; hits: number; lastHitAt: string | null };
+  const list = async (query = '') => ((await admin(server, 'GET', `/admin/responses${query}`)).body as { responses: Listed[] }).responses;
+  const before = Date.now();
+  await askOpenAI(openai, SKY);
+  await askAnthropic(anthropic, SKY);
+  await askOpenAI(openai, PING);
+  const byId = new Map((await list()).map((r) => [r.id, r]));
+  assert.equal(byId.get(idOf(SKY))!.hits, 2);
+  assert.equal(byId.get('ping-rule')!.hits, 1);
+  const last = Date.parse(byId.get(idOf(SKY))!.lastHitAt!);
+  assert.ok(last >= before - 1000 && last <= Date.now() + 1000, `lastHitAt ${byId.get(idOf(SKY))!.lastHitAt} is the time of the last hit`);
+  assert.equal(byId.get(idOf(SUM))!.hits, 0);
+  assert.equal(byId.get(idOf(SUM))!.lastHitAt, null);
+
+  const unused = (await list('?unused=true')).map((r) => r.id).sort();
+  assert.deepEqual(unused, [...byId.values()].filter((r) => r.hits === 0).map((r) => r.id).sort());
+  assert.ok(!unused.includes(idOf(SKY)) && !unused.includes('ping-rule') && unused.includes(idOf(SUM)));
+  assert.equal((await list('?unused=false')).length, byId.size);
+
+  assert.equal((await admin(server, 'POST', '/admin/reset')).status, 204);
+  assert.ok((await list()).every((r) => r.hits === 0 && r.lastHitAt === null), 'a reset starts the counts over');
 });

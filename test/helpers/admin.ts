@@ -42,10 +42,16 @@ export interface PresentedRule {
   response: string | { text: string };
 }
 
+/** A rule as defined (id, source, match, response), without its use counts, which every request moves. */
+export function definitionOf(rule: PresentedRule & { hits?: number; lastHitAt?: string | null }): PresentedRule {
+  const { hits: _hits, lastHitAt: _lastHitAt, ...definition } = rule;
+  return definition;
+}
+
 export async function listRules(server: { url: string }, token?: string): Promise<PresentedRule[]> {
   const res = await admin<{ responses: PresentedRule[] }>(server, 'GET', '/admin/responses', { token });
   assert.equal(res.status, 200, res.text);
-  return res.body.responses;
+  return res.body.responses.map(definitionOf);
 }
 
 /** Asserts the admin error shape and returns it. */

@@ -44,7 +44,7 @@ describe('the full rule form', () => {
       response: { text: 'Admin weather.', finish_reason: 'length', usage: { completion_tokens: 9 }, chunking: 'word' },
     };
     const created = await create(rule);
-    assert.deepEqual(created, { id: 'gpt-weather', source: 'admin', match: rule.match, response: rule.response });
+    assert.deepEqual(created, { id: 'gpt-weather', source: 'admin', match: rule.match, response: rule.response, hits: 0, lastHitAt: null });
     const got = await admin(server, 'GET', '/admin/responses/gpt-weather');
     assert.deepEqual(got.body, created);
 
