@@ -1,5 +1,6 @@
 import { anthropic } from './anthropic/index.ts';
 import { gemini } from './gemini/index.ts';
+import { ollama } from './ollama/index.ts';
 import { openai } from './openai/index.ts';
 import type { Provider } from './provider.ts';
 
@@ -8,4 +9,4 @@ import type { Provider } from './provider.ts';
  * Order matters only for requests to unknown paths: the first provider that claims one shapes its
  * 404, and OpenAI, which claims everything, comes last.
  */
-export const PROVIDERS: readonly Provider[] = [anthropic, gemini, openai];
+export const PROVIDERS: readonly Provider[] = [anthropic, gemini, ollama, openai];
