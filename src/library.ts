@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { AdminError } from './admin/errors.ts';
 import type { JournalEntry } from './state/journal.ts';
+import { resetAll } from './admin/reset.ts';
 import { ruleSpecFromBody } from './admin/responses.ts';
 import { ConfigError, readConfigFile } from './config/load.ts';
 import type { ConfigFile, ResponseSpec, RuleSpec } from './config/schema.ts';
@@ -82,7 +83,7 @@ export interface MockLLMControl {
   updateRule(id: string, rule: RuleInput): Promise<void>;
   /** Removes the rule with this id (DELETE /admin/responses/:id); a file rule stays hidden until reset(). */
   removeRule(id: string): Promise<void>;
-  /** Back to exactly what the config says (POST /admin/reset): admin rules, sequence progress and the journal are cleared. */
+  /** Back to exactly what the config says (POST /admin/reset): admin rules, sequence progress, hit counts, the journal and stored responses are cleared. */
   reset(): Promise<void>;
   /** The requests served so far, newest first (GET /admin/requests). */
   requests(filter?: RequestFilter): Promise<RequestEntry[]>;
@@ -250,8 +251,7 @@ function controls(server: MockServer): Omit<MockLLMControl, 'close'> {
       metrics.adminChanges.inc({ operation: 'delete' });
     },
     async reset() {
-      await store.reset();
-      await journal.clear();
+      await resetAll(store, server.state);
       metrics.adminChanges.inc({ operation: 'reset' });
     },
     async requests(filter = {}) {

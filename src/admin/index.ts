@@ -10,6 +10,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { AdminError, sendAdminError } from './errors.ts';
 import type { StateStores } from '../state/types.ts';
 import { registerRequestRoutes } from './requests.ts';
+import { resetAll } from './reset.ts';
 import { registerResponseRoutes } from './responses.ts';
 import { registerSequenceRoutes } from './sequences.ts';
 
@@ -55,9 +56,7 @@ export function adminMiddleware(options: AdminOptions): Middleware {
   const router = new Router();
   registerResponseRoutes(router, store, metrics);
   router.post('/admin/reset', async (ctx) => {
-    // Everything back to the file: the overlay and sequence counters, the journal, stored responses.
-    await store.reset();
-    await Promise.all([state.journal.clear(), state.responses.clear()]);
+    await resetAll(store, state);
     metrics.adminChanges.inc({ operation: 'reset' });
     ctx.status = 204;
   });
