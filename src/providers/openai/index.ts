@@ -3,16 +3,20 @@ import { answerRoute } from '../answer-route.ts';
 import { modelsRoutes } from '../models.ts';
 import { OPENAI_MODELS, openAiModelById, openAiModelsPage } from './models.ts';
 import type { Provider } from '../provider.ts';
-import { renderChatCompletion, renderChatStream } from './chat-encode.ts';
-import { parseChatRequest } from './chat-request.ts';
-import { completionsRoute } from './completions.ts';
-import { embeddingsRoute } from './embeddings.ts';
-import { openAiErrorBody, openAiStreamError } from './errors.ts';
-import { renderResponse, renderResponseStream, renderResponsesStreamError } from './responses-encode.ts';
-import { parseResponsesRequest } from './responses-request.ts';
+// The codecs of OpenAI's wire format live in openai-format/, shared with Azure OpenAI, which speaks it too.
+import { renderChatCompletion, renderChatStream } from '../openai-format/chat-encode.ts';
+import { parseChatRequest } from '../openai-format/chat-request.ts';
+import { completionsAdapter } from '../openai-format/completions.ts';
+import { embeddingsAdapter } from '../openai-format/embeddings.ts';
+import { OPENAI_MALFORMED_JSON_MESSAGE, openAiErrorBody, openAiStreamError } from '../openai-format/errors.ts';
+import { renderResponse, renderResponseStream, renderResponsesStreamError } from '../openai-format/responses-encode.ts';
+import { parseResponsesRequest } from '../openai-format/responses-request.ts';
 
+const PROVIDER = 'openai';
 const CHAT_COMPLETIONS = '/v1/chat/completions';
 const RESPONSES = '/v1/responses';
+const COMPLETIONS = '/v1/completions';
+const EMBEDDINGS = '/v1/embeddings';
 
 // Generous, never-exhausted limits: clients that read them (gateways, LangChain) see a healthy account.
 const RESPONSE_HEADERS = {
@@ -28,24 +32,24 @@ const RESPONSE_HEADERS = {
 };
 
 export const openai: Provider = {
-  name: 'openai',
+  name: PROVIDER,
   routes: [
     answerRoute('POST', CHAT_COMPLETIONS, {
-      parse: (request) => parseChatRequest(request.body, request, CHAT_COMPLETIONS),
+      parse: (request) => parseChatRequest(request.body, request, CHAT_COMPLETIONS, PROVIDER),
       renderJson: renderChatCompletion,
       renderStream: renderChatStream,
       renderStreamError: openAiStreamError,
       streams: (request) => request.stream === true,
     }),
     answerRoute('POST', RESPONSES, {
-      parse: (request, deps) => parseResponsesRequest(request.body, request, RESPONSES, deps.responses),
+      parse: (request, deps) => parseResponsesRequest(request.body, request, RESPONSES, deps.responses, PROVIDER),
       renderJson: renderResponse,
       renderStream: renderResponseStream,
       renderStreamError: renderResponsesStreamError,
       streams: (request) => request.body.stream === true,
     }),
-    completionsRoute,
-    embeddingsRoute,
+    answerRoute('POST', COMPLETIONS, completionsAdapter(COMPLETIONS, PROVIDER)),
+    answerRoute('POST', EMBEDDINGS, embeddingsAdapter(EMBEDDINGS, PROVIDER)),
     ...modelsRoutes(openAiModelsPage, openAiModelById),
   ],
   // Claims every path: OpenAI's error shape is the default for a path nobody serves.
@@ -56,8 +60,6 @@ export const openai: Provider = {
   responseHeaders: () => RESPONSE_HEADERS,
   timingHeader: 'openai-processing-ms',
   errorBody: openAiErrorBody,
-  malformedJsonMessage:
-    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. " +
-    'The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)',
+  malformedJsonMessage: OPENAI_MALFORMED_JSON_MESSAGE,
   unknownRouteMessage: (method, path) => `Invalid URL (${method} ${path})`,
 };

@@ -1,13 +1,13 @@
-// POST /v1/completions, the legacy text completions endpoint (API-FORMATS §2), as an AnswerAdapter:
-// each prompt is matched like a user message and answered by its own rule; `n` choices per prompt.
+// The legacy text completions endpoint (API-FORMATS §2; OpenAI's POST /v1/completions, Azure's
+// deployments and v1 paths), as an AnswerAdapter: each prompt is matched like a user message and
+// answered by its own rule; `n` choices per prompt.
 import { Ajv } from 'ajv';
 import type { Conversation } from '../../engine/conversation.ts';
 import type { Reply } from '../../engine/reply-plan.ts';
 import { alnum } from '../../http/ids.ts';
 import { ApiError, invalidRequest } from '../../http/errors.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
-import { answerRoute } from '../answer-route.ts';
-import type { AnswerAdapter, MoreReply, Parsed, ProviderRoute, RequestInfo } from '../provider.ts';
+import type { AnswerAdapter, MoreReply, Parsed, RequestInfo } from '../provider.ts';
 import { countCl100k, decodeCl100k, loadCl100k } from './cl100k.ts';
 import { openAiStreamError } from './errors.ts';
 import { describeValue, openAiValidationError } from './validation.ts';
@@ -92,7 +92,7 @@ function promptsOf(prompt: unknown): Prompt[] {
   );
 }
 
-export function parseCompletionsRequest(body: unknown, info: RequestInfo, endpoint: string): Parsed<CompletionsRequest> {
+export function parseCompletionsRequest(body: unknown, info: RequestInfo, endpoint: string, provider: string): Parsed<CompletionsRequest> {
   const validate = info.strict ? validateStrict : validateLenient;
   if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body);
   if (info.strict) {
@@ -111,7 +111,7 @@ export function parseCompletionsRequest(body: unknown, info: RequestInfo, endpoi
   const prompts = promptsOf(body.prompt);
   const conversations = prompts.map(
     (prompt): Conversation => ({
-      provider: 'openai',
+      provider,
       endpoint,
       model: body.model,
       system: '',
@@ -201,18 +201,17 @@ export function* renderCompletionStream(reply: Reply, conversation: Conversation
   yield 'data: [DONE]\n\n';
 }
 
-export const COMPLETIONS = '/v1/completions';
-
-const adapter: AnswerAdapter<CompletionsRequest> = {
-  // cl100k_base is loaded first: parsing decodes token prompts and rendering counts with it.
-  parse: async (request) => {
-    await loadCl100k();
-    return parseCompletionsRequest(request.body, request, COMPLETIONS);
-  },
-  renderJson: renderCompletion,
-  renderStream: renderCompletionStream,
-  renderStreamError: openAiStreamError,
-  streams: (request) => request.body.stream === true,
-};
-
-export const completionsRoute: ProviderRoute = answerRoute('POST', COMPLETIONS, adapter);
+/** The endpoint's codec, for the provider that serves it at `endpoint` (a route template). */
+export function completionsAdapter(endpoint: string, provider: string): AnswerAdapter<CompletionsRequest> {
+  return {
+    // cl100k_base is loaded first: parsing decodes token prompts and rendering counts with it.
+    parse: async (request) => {
+      await loadCl100k();
+      return parseCompletionsRequest(request.body, request, endpoint, provider);
+    },
+    renderJson: renderCompletion,
+    renderStream: renderCompletionStream,
+    renderStreamError: openAiStreamError,
+    streams: (request) => request.body.stream === true,
+  };
+}

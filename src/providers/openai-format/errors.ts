@@ -30,6 +30,11 @@ export function openAiErrorBody(error: ApiError): unknown {
   };
 }
 
+/** What the API says of a request body that is not JSON. */
+export const OPENAI_MALFORMED_JSON_MESSAGE =
+  "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. " +
+  'The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)';
+
 /** The in-stream failure frame: the openai SDK throws APIError on a chunk with an `error` key. */
 export function openAiStreamError(message: string): string {
   return `data: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code: null } })}\n\n`;

@@ -1,4 +1,5 @@
-// POST /v1/embeddings (API-FORMATS §4): deterministic vectors derived from model and text, or the
+// The embeddings endpoint (API-FORMATS §4; OpenAI's POST /v1/embeddings, Azure's deployments and v1
+// paths): deterministic vectors derived from model and text, or the
 // config's fixed ones; `dimensions`, `encoding_format` float/base64, every input shape, usage
 // counted with cl100k_base (the embedding models' tokenizer), errors in OpenAI's words.
 import { Ajv } from 'ajv';
@@ -6,12 +7,9 @@ import { DEFAULT_EMBEDDING_DIMENSIONS, MAX_EMBEDDING_DIMENSIONS } from '../../co
 import type { Conversation } from '../../engine/conversation.ts';
 import { generatedEmbedding } from '../../engine/embedding.ts';
 import { invalidRequest } from '../../http/errors.ts';
-import { answerRoute } from '../answer-route.ts';
-import type { Parsed, ProviderDeps, ProviderRoute, RouteRequest } from '../provider.ts';
+import type { AnswerAdapter, Parsed, ProviderDeps, RouteRequest } from '../provider.ts';
 import { countCl100k, decodeCl100k, loadCl100k } from './cl100k.ts';
 import { openAiValidationError } from './validation.ts';
-
-export const EMBEDDINGS = '/v1/embeddings';
 
 /** The most inputs one request may carry, and tokens per input and per request, as the real API allows. */
 export const MAX_INPUTS = 2048;
@@ -98,10 +96,10 @@ export function base64Embedding(vector: readonly number[]): string {
   return bytes.toString('base64');
 }
 
-function conversationOf(model: string, text: string, header: (name: string) => string | undefined): Conversation {
+function conversationOf(provider: string, endpoint: string, model: string, text: string, header: (name: string) => string | undefined): Conversation {
   return {
-    provider: 'openai',
-    endpoint: EMBEDDINGS,
+    provider,
+    endpoint,
     model,
     system: '',
     messages: [{ role: 'user', text }],
@@ -113,7 +111,7 @@ function conversationOf(model: string, text: string, header: (name: string) => s
   };
 }
 
-interface EmbeddingsRequest {
+export interface EmbeddingsRequest {
   body: EmbeddingsBody;
   inputs: Input[];
   total: number;
@@ -121,7 +119,7 @@ interface EmbeddingsRequest {
   fixed: Record<string, number[]> | undefined;
 }
 
-async function parse(request: RouteRequest, deps: ProviderDeps): Promise<Parsed<EmbeddingsRequest>> {
+async function parse(request: RouteRequest, deps: ProviderDeps, endpoint: string, provider: string): Promise<Parsed<EmbeddingsRequest>> {
   const rules = deps.store.current;
   const body = request.body;
   const validate = request.strict ? validateStrict : validateLenient;
@@ -156,7 +154,7 @@ async function parse(request: RouteRequest, deps: ProviderDeps): Promise<Parsed<
 
   // Each input is a text a rule naming this endpoint may match; the first that one matches decides
   // errors, latency and faults (the core's `inputs`).
-  const conversations = inputs.map((input) => conversationOf(body.model, input.text, request.header));
+  const conversations = inputs.map((input) => conversationOf(provider, endpoint, body.model, input.text, request.header));
   return {
     request: { body, inputs, total, dimensions: body.dimensions ?? family.dimensions, fixed: rules.embeddings?.vectors },
     conversation: conversations[0]!,
@@ -184,5 +182,7 @@ function renderJson(_reply: unknown, _conversation: Conversation, request: Embed
 
 const truncate = (text: string) => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
 
-
-export const embeddingsRoute: ProviderRoute = answerRoute('POST', EMBEDDINGS, { parse, renderJson, streams: () => false });
+/** The endpoint's codec, for the provider that serves it at `endpoint` (a route template). */
+export function embeddingsAdapter(endpoint: string, provider: string): AnswerAdapter<EmbeddingsRequest> {
+  return { parse: (request, deps) => parse(request, deps, endpoint, provider), renderJson, streams: () => false };
+}

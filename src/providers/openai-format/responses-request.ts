@@ -189,7 +189,7 @@ export function conversationOf(history: readonly HistoryItem[], instructions: st
   return { messages, prompt, toolResult };
 }
 
-export async function parseResponsesRequest(body: unknown, info: RequestInfo, endpoint: string, store: ResponseHistoryStore): Promise<Parsed<ResponsesRequest>> {
+export async function parseResponsesRequest(body: unknown, info: RequestInfo, endpoint: string, store: ResponseHistoryStore, provider: string): Promise<Parsed<ResponsesRequest>> {
   const validate = info.strict ? validateStrict : validateLenient;
   if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body, { missingModel: 'param', unknownField: 'unknown_parameter' });
 
@@ -231,7 +231,7 @@ export async function parseResponsesRequest(body: unknown, info: RequestInfo, en
   return {
     request: { body, history, store },
     conversation: {
-      provider: 'openai',
+      provider,
       endpoint,
       model: body.model,
       system: messages.filter((m) => m.role === 'system').map((m) => m.text).join('\n'),

@@ -119,7 +119,8 @@ function offeredTools(request: ChatRequest): string[] {
   return names.filter((name): name is string => typeof name === 'string');
 }
 
-export function parseChatRequest(body: unknown, info: RequestInfo, endpoint: string): { request: ChatRequest; conversation: Conversation } {
+/** `provider` and `endpoint` name who asked (OpenAI, Azure) and by which route, for matching and the journal. */
+export function parseChatRequest(body: unknown, info: RequestInfo, endpoint: string, provider: string): { request: ChatRequest; conversation: Conversation } {
   const validate = info.strict ? validateStrict : validateLenient;
   if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body);
   const request = body;
@@ -141,7 +142,7 @@ export function parseChatRequest(body: unknown, info: RequestInfo, endpoint: str
   return {
     request,
     conversation: {
-      provider: 'openai',
+      provider,
       endpoint,
       model: request.model,
       system: messages.filter((m) => m.role === 'system').map((m) => m.text).join('\n'),
