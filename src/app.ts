@@ -125,8 +125,9 @@ function requestContext(routes: RouteTable): Middleware {
     state.startedAt = process.hrtime.bigint();
     const header = (name: string) => ctx.get(name) || undefined;
     const ops = OPS_PATHS.has(ctx.path) || isAdminPath(ctx.path);
-    const resolved = ops ? undefined : routes.resolve(ctx.method, ctx.path, header);
-    const provider = resolved?.provider ?? routes.owner(ctx.path, header);
+    const query = (name: string) => [ctx.query[name]].flat()[0];
+    const resolved = ops ? undefined : routes.resolve(ctx.method, ctx.path, header, query);
+    const provider = resolved?.provider ?? routes.owner(ctx.path, header, query);
     const clientId = ctx.get('x-request-id');
     const requestId = clientId && clientId.length <= MAX_CLIENT_REQUEST_ID ? clientId : provider.newRequestId();
     state.provider = provider;

@@ -1,5 +1,8 @@
 import type { Provider, ProviderRoute } from '../providers/provider.ts';
 
+/** Reads a request header or query parameter by name. */
+type Lookup = (name: string) => string | undefined;
+
 /** A request resolved to the route that serves it. */
 export interface ResolvedRoute {
   provider: Provider;
@@ -62,11 +65,11 @@ export class RouteTable {
   }
 
   /** The route for this request, or undefined when no provider serves the method and path. */
-  resolve(method: string, path: string, header: (name: string) => string | undefined): ResolvedRoute | undefined {
+  resolve(method: string, path: string, header: Lookup, query?: Lookup): ResolvedRoute | undefined {
     const lookup = method === 'HEAD' ? 'GET' : method;
     const candidates = this.#static.get(`${lookup} ${path}`);
     if (candidates) {
-      const chosen = candidates.length === 1 ? candidates[0]! : (candidates.find((c) => c.provider.claims(path, header)) ?? candidates.at(-1)!);
+      const chosen = candidates.length === 1 ? candidates[0]! : (candidates.find((c) => c.provider.claims(path, header, query)) ?? candidates.at(-1)!);
       return { ...chosen, params: {} };
     }
     let fallback: ResolvedRoute | undefined;
@@ -79,7 +82,7 @@ export class RouteTable {
         params[name] = safeDecode(match[i + 1]!);
       });
       const resolved = { provider: template.provider, route: template.route, params };
-      if (template.provider.claims(path, header)) return resolved;
+      if (template.provider.claims(path, header, query)) return resolved;
       fallback ??= resolved;
     }
     return fallback;
@@ -94,12 +97,12 @@ export class RouteTable {
    * The provider whose shape a request no route serves gets: the provider that serves the path with
    * another method (a DELETE /v1/chat/completions is OpenAI's); else the first that claims it.
    */
-  owner(path: string, header: (name: string) => string | undefined): Provider {
+  owner(path: string, header: Lookup, query?: Lookup): Provider {
     const serving = new Set<Provider>();
     for (const list of this.#static.values()) for (const { route, provider } of list) if (route.path === path) serving.add(provider);
     for (const template of this.#templates) if (template.pattern.test(path)) serving.add(template.provider);
     const candidates = serving.size > 0 ? this.providers.filter((p) => serving.has(p)) : this.providers;
-    return candidates.find((p) => p.claims(path, header)) ?? candidates.at(-1)!;
+    return candidates.find((p) => p.claims(path, header, query)) ?? candidates.at(-1)!;
   }
 }
 

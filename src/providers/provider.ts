@@ -101,8 +101,9 @@ export interface Provider {
   /**
    * Whether a request is this provider's, by path and headers: decides whose error shape a request
    * for an unknown path gets, and which provider serves a path that several declare (`/v1/models`).
+   * `query` reads the query string where one is known (Gemini's `?key=`).
    */
-  claims(path: string, header: (name: string) => string | undefined): boolean;
+  claims(path: string, header: (name: string) => string | undefined, query?: (name: string) => string | undefined): boolean;
   newRequestId(): string;
   /** Headers the real API sends on every answer, errors included. */
   responseHeaders(requestId: string): Record<string, string>;

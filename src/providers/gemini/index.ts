@@ -40,9 +40,10 @@ const GOOGLE_PATH = /^\/(?:v1beta1?|v1alpha)\/|^\/v1\/(?:projects|publishers)\/|
 export const gemini: Provider = {
   name: 'gemini',
   routes: [...GEMINI_VERSIONS.flatMap(geminiApiRoutes), ...VERTEX_VERSIONS.flatMap(vertexRoutes)],
-  // A path only Google serves, or a Google API key (`x-goog-api-key`, or `?key=` where the path
-  // comes with its query): GET /v1/models with a Google key is Gemini's listing, without one OpenAI's.
-  claims: (path, header) => GOOGLE_PATH.test(path) || header('x-goog-api-key') !== undefined || /[?&]key=/.test(path),
+  // A path only Google serves, or a Google API key (`x-goog-api-key` or `?key=`; a raw request
+  // line's path still holds its query): GET /v1/models with a Google key is Gemini's listing,
+  // without one OpenAI's.
+  claims: (path, header, query) => GOOGLE_PATH.test(path) || header('x-goog-api-key') !== undefined || query?.('key') !== undefined || /[?&]key=/.test(path),
   models: { defaults: GEMINI_MODELS, owns: ownsGeminiModel },
   requestHeaders: ['x-goog-api-key', 'x-goog-api-client', 'x-goog-user-project', 'x-goog-request-params'],
   newRequestId: () => hex(16),
