@@ -34,6 +34,8 @@ export interface AppOptions {
   /** The providers served (all registered ones by default). */
   providers?: readonly Provider[];
   clock?: Clock;
+  /** Proxy on a miss (`--upstream`, src/proxy/upstream.ts): answers requests no rule matched from the provider's real API. */
+  upstream?: ProviderDeps['upstream'];
 }
 
 // Probes and scrapes arrive every few seconds; their log lines would drown the ones that matter.
@@ -60,6 +62,7 @@ export function createApp(options: AppOptions): Koa {
     responses: state.responses,
     clock: options.clock ?? systemClock,
     providers,
+    ...(options.upstream && { upstream: options.upstream }),
   };
 
   const ops = opsRoutes({ store, metrics, lifecycle: options.lifecycle, config: options.config });
@@ -142,6 +145,12 @@ function requestContext(routes: RouteTable): Middleware {
   };
 }
 
+/** The model a request's body names, when a request failed before it was parsed. */
+function modelInBody(ctx: Context): string | null {
+  const body = (ctx.request as { body?: unknown }).body;
+  return body && typeof body === 'object' && typeof (body as { model?: unknown }).model === 'string' ? (body as { model: string }).model : null;
+}
+
 /** The reason a request failed, for its log line: what the client was told. */
 function failureOf(ctx: Context): { errorType: string; errorMessage: string } | undefined {
   if (ctx.status < 400) return undefined;
@@ -169,21 +178,24 @@ function accessLog(logger: Logger): Middleware {
     } finally {
       const state = ctx.state as RequestState;
       const { asked, decision, delivered } = state;
-      const ops = OPS_PATHS.has(ctx.path);
+      const ops = OPS_PATHS.has(ctx.path) || isAdminPath(ctx.path);
+      const model = asked?.model ?? modelInBody(ctx);
       const line = {
         requestId: state.requestId,
         method: ctx.method,
         route: routeOf(ctx) ?? ctx.path,
         status: ctx.status,
         durationMs: elapsedMs(state),
-        ...(state.route && { provider: state.provider.name }),
-        ...(asked && { model: asked.model, stream: asked.stream }),
+        ...(!ops && { provider: state.provider.name }),
+        ...(model !== null && { model }),
+        ...(asked && { stream: asked.stream }),
         ...(decision && { matched: decision.rule !== null, ruleId: decision.rule?.id ?? null }),
         ...(decision?.step !== undefined && { step: decision.step }),
+        ...(state.proxied && { proxied: state.proxied.upstream }),
         ...(delivered && { streamOutcome: delivered.outcome, chunks: delivered.contentChunks }),
         ...(!ops && failureOf(ctx)),
       };
-      if (ops) logger.debug(line, 'request');
+      if (OPS_PATHS.has(ctx.path)) logger.debug(line, 'request');
       else logger.info(line, 'request');
       if (decision && logger.isLevelEnabled('debug')) logger.debug({ requestId: state.requestId, explanation: decision.explanation }, describe(decision.explanation));
     }
@@ -220,7 +232,7 @@ function journalRecorder(state: StateStores): Middleware {
         const { asked, decision, route } = requestState;
         const raw = (ctx.request as { rawBody?: string }).rawBody;
         const body = (ctx.request as { body?: unknown }).body;
-        const bodyModel = body && typeof body === 'object' && typeof (body as { model?: unknown }).model === 'string' ? (body as { model: string }).model : null;
+        const bodyModel = modelInBody(ctx);
         const bodyStream = body && typeof body === 'object' && (body as { stream?: unknown }).stream === true;
         // Only references and numbers: the journal formats (and redacts) an entry when it is listed.
         journal.append({
@@ -241,6 +253,7 @@ function journalRecorder(state: StateStores): Middleware {
           bodyBytes: raw === undefined ? 0 : Buffer.byteLength(raw),
           ...(decision && { explain: explainLater(decision, ctx.request.headers) }),
           ...(ctx.status >= 400 && { error: failureOf(ctx) ?? null }),
+          ...(requestState.proxied && { proxied: requestState.proxied }),
         });
       }
     }
