@@ -47,8 +47,13 @@ const FAMILIES: [prefix: string, family: Family][] = [
 
 const OTHER: Family = { family: 'llama', parameterSize: '7B', size: 4109865159, capabilities: ['completion', 'tools'] };
 
+// Bedrock model ids also carry a colon (`anthropic.claude-3-haiku-20240307-v1:0`): a vendor prefix
+// with a dot and a numeric version tag, which Ollama names never have.
+const BEDROCK_LIKE = /^([a-z]{2,6}\.)?(anthropic|amazon|meta|mistral|cohere|ai21|stability|deepseek|writer|qwen|openai|twelvelabs|luma)\.|:\d+$/;
+
 /** Whether a model id looks like an Ollama name: `name:tag`, or a family from its library. */
 export function ownsOllamaModel(id: string): boolean {
+  if (BEDROCK_LIKE.test(id)) return false;
   return /^[\w.-]+(\/[\w.-]+)?:[\w.-]+$/.test(id) || FAMILIES.some(([prefix]) => id === prefix || id.startsWith(`${prefix}:`));
 }
 

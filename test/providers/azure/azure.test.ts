@@ -38,6 +38,12 @@ rules:
   - id: azure-only
     match: {contains: "which provider", provider: azure}
     response: "Answered by {{provider}} for {{model}} at {{endpoint}}."
+  - id: flaky
+    match: {contains: "flaky question"}
+    response:
+      sequence:
+        - error: {status: 429, retry_after: 0.05}
+        - "Answered after the retry."
   - id: filtered
     match: {contains: "filter this"}
     response: {text: "", finish_reason: content_filter}
@@ -146,6 +152,15 @@ describe('AzureOpenAI (deployments surface)', () => {
     assert.equal(error.status, 429);
     assert.equal(error.code, '429');
     assert.match(error.message, /exceeded the rate limit/);
+  });
+
+  test('a 429 with retry_after in a sequence: the SDK honours the retry hint and gets the next step', async () => {
+    const retrying = new AzureOpenAI({ endpoint: server.url, apiKey: 'azure-key', apiVersion: API_VERSION, deployment: DEPLOYMENT, maxRetries: 2 });
+    const { data, response } = await retrying.chat.completions.create({ model: DEPLOYMENT, messages: user('a flaky question') }).withResponse();
+    assert.equal(data.choices[0]!.message.content, 'Answered after the retry.');
+    assert.equal(response.status, 200);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /mockllm_responses_total\{[^}]*provider="azure"[^}]*\} [1-9]/);
   });
 
   test('a content_filter finish marks the choice filtered', async () => {

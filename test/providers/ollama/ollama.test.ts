@@ -45,6 +45,12 @@ rules:
   - id: fixed-usage
     match: {contains: "fixed usage"}
     response: {text: "Fixed.", usage: {input_tokens: 42, output_tokens: 7}}
+  - id: flaky
+    match: {contains: "flaky question"}
+    response:
+      sequence:
+        - error: {status: 503, message: "model is loading"}
+        - "Answered on the second try."
   - id: paced
     match: {contains: "take your time"}
     response: {text: "one two three", chunking: word, latency: {ttft_ms: 30, chunk_delay_ms: 10}}
@@ -157,6 +163,23 @@ describe('ollama client, /api/chat', () => {
     const fixed = await client.chat({ model: MODEL, messages: user('fixed usage please') });
     assert.equal(fixed.prompt_eval_count, 42);
     assert.equal(fixed.eval_count, 7);
+  });
+
+  test('a sequence answers successive calls with successive steps: an error first, then the text', async () => {
+    const error = await client.chat({ model: MODEL, messages: user('a flaky question') }).then(
+      () => assert.fail('expected the first step to fail'),
+      (e: unknown) => e as { status_code: number; message: string },
+    );
+    assert.equal(error.status_code, 503);
+    assert.equal(error.message, 'model is loading');
+    assert.equal((await client.chat({ model: MODEL, messages: user('a flaky question') })).message.content, 'Answered on the second try.');
+  });
+
+  test('metrics count the answers and streamed chunks under the ollama provider label', async () => {
+    for await (const part of await client.chat({ model: MODEL, messages: user('what colour is the sky?'), stream: true })) void part;
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /mockllm_responses_total\{[^}]*provider="ollama"[^}]*endpoint="\/api\/chat"[^}]*\} [1-9]/);
+    assert.match(metrics, /mockllm_stream_chunks_total\{provider="ollama"\} [1-9]/);
   });
 
   test('durations follow the rule latency: prompt evaluation is the time to the first chunk', async () => {
