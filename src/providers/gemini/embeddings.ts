@@ -1,9 +1,10 @@
-// :embedContent and :batchEmbedContents (API-FORMATS §11 "countTokens, embeddings, models"):
-// deterministic vectors from model and text (src/engine/embedding.ts), or the config's fixed ones
-// (`embeddings.vectors`); `outputDimensionality` shortens them.
+// :embedContent, :batchEmbedContents and Vertex AI's :predict (API-FORMATS §11 "countTokens,
+// embeddings, models"): deterministic vectors from model and text (src/engine/embedding.ts), or the
+// config's fixed ones (`embeddings.vectors`); `outputDimensionality` shortens them.
 import { MAX_EMBEDDING_DIMENSIONS } from '../../config/schema.ts';
 import type { Conversation } from '../../engine/conversation.ts';
 import { generatedEmbedding } from '../../engine/embedding.ts';
+import { countTextTokens } from '../../engine/tokens.ts';
 import { answerRoute } from '../answer-route.ts';
 import type { Parsed, ProviderDeps, ProviderRoute, RouteRequest } from '../provider.ts';
 import { invalidArgument } from './errors.ts';
@@ -26,9 +27,11 @@ interface EmbedInput {
   dimensions: number | undefined;
 }
 
+type EmbedShape = 'single' | 'batch' | 'predict';
+
 interface EmbedRequest {
   model: string;
-  batch: boolean;
+  shape: EmbedShape;
   inputs: EmbedInput[];
   fullDimensions: number;
   fixed: Record<string, number[]> | undefined;
@@ -53,7 +56,9 @@ function inputOf(request: unknown, at: string, pathModel: string): EmbedInput {
   }
   const text = texts.join('\n');
   if (text.trim() === '') throw invalidArgument(`* EmbedContentRequest.${prefix}content: text content is empty.\n`);
-  const size = request.outputDimensionality;
+  // Vertex AI's embedContent puts the size in `embedContentConfig`.
+  const config = isObject(request.embedContentConfig) ? request.embedContentConfig : {};
+  const size = request.outputDimensionality ?? config.outputDimensionality;
   if (size !== undefined && size !== null && (typeof size !== 'number' || !Number.isInteger(size) || size < 1)) {
     throw invalidArgument(`* EmbedContentRequest.${prefix}output_dimensionality: Output dimensionality must be a positive integer.\n`);
   }
@@ -64,12 +69,34 @@ function conversationOf(model: string, endpoint: string, text: string, header: R
   return { provider: 'gemini', endpoint, model, system: '', messages: [{ role: 'user', text }], prompt: text, tools: [], toolResult: undefined, stream: false, header };
 }
 
-function parser(endpoint: string, batch: boolean) {
+/**
+ * Vertex AI's `:predict` for embedding models (what @google/genai sends for gemini-embedding-001
+ * and text-embedding-*): `{instances: [{content, task_type?, title?}], parameters:
+ * {outputDimensionality?}}` (https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api).
+ */
+function predictInputsOf(body: unknown): EmbedInput[] {
+  if (!isObject(body) || !Array.isArray(body.instances) || body.instances.length === 0) throw invalidArgument('instances must be a non-empty list.');
+  const parameters = isObject(body.parameters) ? body.parameters : {};
+  const size = parameters.outputDimensionality;
+  if (size !== undefined && size !== null && (typeof size !== 'number' || !Number.isInteger(size) || size < 1)) {
+    throw invalidArgument('parameters.outputDimensionality must be a positive integer.');
+  }
+  return body.instances.map((instance, index) => {
+    const content = isObject(instance) ? instance.content : undefined;
+    const text = typeof content === 'string' ? content : undefined;
+    if (text === undefined || text.trim() === '') throw invalidArgument(`instances[${index}].content must be a non-empty string.`);
+    return { text, dimensions: typeof size === 'number' ? size : undefined };
+  });
+}
+
+function parser(endpoint: string, shape: EmbedShape) {
   return (request: RouteRequest, deps: ProviderDeps): Parsed<EmbedRequest> => {
     const model = modelIdOf(request.params.model!);
     const body = request.body;
     let inputs: EmbedInput[];
-    if (batch) {
+    if (shape === 'predict') {
+      inputs = predictInputsOf(body);
+    } else if (shape === 'batch') {
       if (!isObject(body) || body.requests === undefined) throw invalidArgument('* BatchEmbedContentsRequest.requests: requests is not specified\n');
       if (!Array.isArray(body.requests) || body.requests.length === 0) throw invalidArgument('* BatchEmbedContentsRequest.requests: requests must not be empty\n');
       if (body.requests.length > 100) throw invalidArgument('* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch.\n');
@@ -89,7 +116,7 @@ function parser(endpoint: string, batch: boolean) {
     // Each input is a text a rule naming this endpoint may match; the first that one matches decides
     // errors, latency and faults (the core's `inputs`).
     const conversations = inputs.map((input) => conversationOf(model, endpoint, input.text, request.header));
-    return { request: { model, batch, inputs, fullDimensions, fixed: rules.embeddings?.vectors }, conversation: conversations[0]!, inputs: conversations };
+    return { request: { model, shape, inputs, fullDimensions, fixed: rules.embeddings?.vectors }, conversation: conversations[0]!, inputs: conversations };
   };
 }
 
@@ -108,14 +135,24 @@ function vectorOf(request: EmbedRequest, input: EmbedInput): number[] {
 }
 
 function renderJson(_reply: unknown, _conversation: Conversation, request: EmbedRequest): unknown {
+  if (request.shape === 'predict') {
+    const predictions = request.inputs.map((input) => ({
+      embeddings: { values: vectorOf(request, input), statistics: { token_count: countTextTokens(input.text), truncated: false } },
+    }));
+    return { predictions, metadata: { billableCharacterCount: request.inputs.reduce((sum, input) => sum + input.text.replace(/\s/g, '').length, 0) } };
+  }
   const vectors = request.inputs.map((input) => ({ values: vectorOf(request, input) }));
-  return request.batch ? { embeddings: vectors } : { embedding: vectors[0] };
+  return request.shape === 'batch' ? { embeddings: vectors } : { embedding: vectors[0] };
 }
 
 export function embedContentRoute(path: string): ProviderRoute {
-  return answerRoute('POST', path, { parse: parser(path, false), renderJson, streams: () => false });
+  return answerRoute('POST', path, { parse: parser(path, 'single'), renderJson, streams: () => false });
 }
 
 export function batchEmbedContentsRoute(path: string): ProviderRoute {
-  return answerRoute('POST', path, { parse: parser(path, true), renderJson, streams: () => false });
+  return answerRoute('POST', path, { parse: parser(path, 'batch'), renderJson, streams: () => false });
+}
+
+export function vertexPredictRoute(path: string): ProviderRoute {
+  return answerRoute('POST', path, { parse: parser(path, 'predict'), renderJson, streams: () => false });
 }

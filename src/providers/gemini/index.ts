@@ -3,10 +3,10 @@
 import { hex } from '../../http/ids.ts';
 import { modelsRoutes } from '../models.ts';
 import type { Provider, ProviderRoute } from '../provider.ts';
-import { batchEmbedContentsRoute, embedContentRoute } from './embeddings.ts';
+import { batchEmbedContentsRoute, embedContentRoute, vertexPredictRoute } from './embeddings.ts';
 import { geminiErrorBody } from './errors.ts';
 import { generateRoutes } from './generate.ts';
-import { GEMINI_MODELS, geminiModelById, geminiModelsPage, ownsGeminiModel } from './models.ts';
+import { GEMINI_MODELS, geminiModelById, geminiModelsPage, ownsGeminiModel, vertexModelById, vertexModelsPage } from './models.ts';
 
 // `@google/genai` 3.x calls v1 by default, the AI SDK and LangChain v1beta; v1alpha carries previews.
 const GEMINI_VERSIONS = ['/v1', '/v1beta', '/v1alpha'];
@@ -27,7 +27,15 @@ function vertexRoutes(version: string): ProviderRoute[] {
   // With a project and location, and in express mode (an API key, no project).
   const regional = `${version}/projects/{project}/locations/{location}/publishers/google/models`;
   const express = `${version}/publishers/google/models`;
-  return [...generateRoutes(regional), embedContentRoute(`${regional}/{model}:embedContent`), ...generateRoutes(express)];
+  return [
+    ...[regional, express].flatMap((models) => [
+      ...generateRoutes(models),
+      embedContentRoute(`${models}/{model}:embedContent`),
+      vertexPredictRoute(`${models}/{model}:predict`),
+    ]),
+    // models.get and models.list name base models without the project prefix.
+    ...modelsRoutes(vertexModelsPage, vertexModelById, express),
+  ];
 }
 
 // What Google's front end sends on every answer.

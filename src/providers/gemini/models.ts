@@ -81,3 +81,30 @@ export function geminiModelById(models: readonly CatalogModel[], raw: string) {
   if (!model) throw notFound(`Model is not found: models/${id}`);
   return geminiModel(model);
 }
+
+/**
+ * Vertex AI's publisher models (`GET /{version}/publishers/google/models[/{model}]`, what
+ * @google/genai's models.list/get call with `vertexai: true`): PublisherModel objects
+ * (https://cloud.google.com/vertex-ai/docs/reference/rest/v1beta1/publishers.models).
+ */
+function vertexModel(model: CatalogModel) {
+  return {
+    name: `publishers/google/models/${model.id}`,
+    versionId: '001',
+    openSourceCategory: 'PROPRIETARY',
+    launchStage: model.id.includes('preview') ? 'PUBLIC_PREVIEW' : 'GA',
+    versionState: 'VERSION_STATE_STABLE',
+  };
+}
+
+export function vertexModelsPage(models: readonly CatalogModel[], query: Query) {
+  const { models: page, nextPageToken } = geminiModelsPage(models, query);
+  const ids = new Set(page.map((m) => m.name.slice('models/'.length)));
+  return { publisherModels: models.filter((m) => ids.has(m.id)).map(vertexModel), ...(nextPageToken !== undefined && { nextPageToken }) };
+}
+
+export function vertexModelById(models: readonly CatalogModel[], raw: string) {
+  const model = models.find((m) => m.id === raw);
+  if (!model) throw notFound(`Publisher Model \`publishers/google/models/${raw}\` not found.`);
+  return vertexModel(model);
+}

@@ -277,6 +277,32 @@ describe('@google/genai, Vertex AI mode', () => {
     assert.match(error.message, /RESOURCE_EXHAUSTED/);
   });
 
+  test('embeddings: :predict for gemini-embedding-001 and text-embedding models, :embedContent for other Gemini models, the same vectors as the Gemini API', async () => {
+    const predicted = await vertex.models.embedContent({ model: 'gemini-embedding-001', contents: ['a sentence to embed', 'another one'], config: { outputDimensionality: 16 } });
+    assert.equal(vertexSent.at(-1)!.url.pathname, `/v1beta1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/gemini-embedding-001:predict`);
+    assert.deepEqual(predicted.embeddings?.map((e) => e.values?.length), [16, 16]);
+    assert.ok((predicted.embeddings?.[0]?.statistics?.tokenCount ?? 0) > 0, JSON.stringify(predicted.embeddings?.[0]?.statistics));
+    const viaGemini = await ai.models.embedContent({ model: 'gemini-embedding-001', contents: 'a sentence to embed', config: { outputDimensionality: 16 } });
+    assert.deepEqual(predicted.embeddings?.[0]?.values, viaGemini.embeddings?.[0]?.values);
+    const embedded = await vertex.models.embedContent({ model: 'gemini-embedding-2-preview', contents: 'a sentence to embed', config: { outputDimensionality: 8 } });
+    assert.match(vertexSent.at(-1)!.url.pathname, /\/publishers\/google\/models\/gemini-embedding-2-preview:embedContent$/);
+    assert.equal(embedded.embeddings?.[0]?.values?.length, 8);
+  });
+
+  test('models.list and models.get read the publisher models, without the project prefix', async () => {
+    const names: string[] = [];
+    for await (const model of await vertex.models.list({ config: { pageSize: 3 } })) names.push(model.name ?? '');
+    assert.ok(names.includes(`publishers/google/models/${MODEL}`), names.join(', '));
+    assert.ok(names.length > 3);
+    assert.equal(vertexSent.at(-1)!.url.pathname, '/v1beta1/publishers/google/models');
+    const model = await vertex.models.get({ model: MODEL });
+    assert.equal(model.name, `publishers/google/models/${MODEL}`);
+    assert.equal(model.version, '001');
+    const error = await rejectionOf(vertex.models.get({ model: 'gemini-does-not-exist' }), 15_000, 'the unknown Vertex model');
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.status, 404);
+  });
+
   test('express mode (an API key, no project) uses the publisher path without a project', async () => {
     const response = await withDeadline(express.models.generateContent({ model: MODEL, contents: 'hello' }), 15_000, 'express mode');
     assert.equal(response.text, HELLO);
