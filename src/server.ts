@@ -8,6 +8,9 @@ import type { Clock } from './engine/clock.ts';
 import { baselineFromConfig } from './engine/rules.ts';
 import { RuleStore } from './engine/store.ts';
 import { ApiError, kindOfStatus } from './http/errors.ts';
+import { acceptH2c } from './http/h2c.ts';
+import { createUpstream } from './proxy/upstream.ts';
+import { originOf } from './proxy/record.ts';
 import type { Lifecycle } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -46,6 +49,14 @@ export interface MockServerOptions {
   state?: (journalSize: number) => StateStores | Promise<StateStores>;
   /** Time for pacing and timing (tests inject a virtual clock). */
   clock?: Clock;
+  /** Proxy on a miss (`--upstream PROVIDER=URL`): provider name → the real API's base URL. */
+  upstreams?: Readonly<Record<string, string>>;
+  /** Record proxied exchanges as rules into this YAML file (`--record FILE`). */
+  record?: string;
+  /** Record upstream 4xx/5xx answers as error rules too (`--record-errors`). */
+  recordErrors?: boolean;
+  /** How long an upstream may stay silent before the request fails with 504 (default 600000). */
+  upstreamTimeoutMs?: number;
 }
 
 export interface ServerOptions extends MockServerOptions {
@@ -86,7 +97,7 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
   let store: RuleStore | undefined;
   let state: StateStores | undefined;
   let pending: ReturnType<typeof baselineFromConfig> | undefined;
-  const metrics = new Metrics({ ruleCounts: () => store!.counts() });
+  const metrics = new Metrics({ ruleCounts: () => store!.counts(), stateBackend: () => state?.backend?.status() });
   const config = new ConfigSource({
     ...(typeof given === 'string' ? { path: given } : { inline: given }),
     logger,
@@ -115,6 +126,11 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
     logger.warn('the admin API (/admin/*) is open to anyone who can reach this port: set MOCKLLM_ADMIN_TOKEN to require a token');
   }
   const lifecycle: Lifecycle = { ready: true };
+  const upstream = options.upstreams && Object.keys(options.upstreams).length > 0
+    ? createUpstream({ upstreams: options.upstreams, providers: PROVIDERS, logger, record: options.record, recordErrors: options.recordErrors, timeoutMs: options.upstreamTimeoutMs })
+    : undefined;
+  if (options.record !== undefined && !upstream) logger.warn({ path: options.record }, '--record has nothing to record without --upstream');
+  if (upstream) logger.info({ upstreams: Object.fromEntries(Object.entries(options.upstreams!).map(([p, url]) => [p, originOf(url)])), record: options.record ?? null }, 'requests no rule matches go to the upstream');
   const app = createApp({
     store: rules,
     state: stores,
@@ -126,6 +142,7 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
     adminToken: options.adminToken,
     adminDisabled: options.adminDisabled,
     ...(options.clock && { clock: options.clock }),
+    ...(upstream && { upstream: upstream.hook }),
   });
   if (options.watch !== false) await config.watch();
   let closing: Promise<void> | undefined;
@@ -133,6 +150,7 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
     (closing ??= (async () => {
       lifecycle.ready = false;
       await config.close();
+      await upstream?.recorder?.flushed();
       rules.close();
       await stores.close();
     })());
@@ -147,6 +165,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Clients that keep connections alive (every SDK) would otherwise hold close() open.
   server.keepAliveTimeout = 5000;
   server.on('clientError', answerClientError);
+  // h2c beside HTTP/1.1 on the same port (the AWS SDK's default handler speaks cleartext HTTP/2):
+  // see src/http/h2c.ts. HTTP/2 requests reach the same handler through the server's 'request' event.
+  const h2c = acceptH2c(server, {
+    idleTimeoutMs: server.keepAliveTimeout,
+    onSessionError: (error) => logger.debug({ err: error }, 'HTTP/2 connection failed'),
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -171,7 +195,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await core.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const grace = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+      h2c.closeIdle(); // HTTP/2 connections: GOAWAY; they close once their streams end
+      const grace = setTimeout(() => {
+        server.closeAllConnections();
+        h2c.destroyAll();
+      }, options.shutdownGraceMs ?? 10_000);
       await closed;
       clearTimeout(grace);
       logger.info('mockllm stopped');

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { constants as http2Constants, type Http2Stream } from 'node:http2';
 import { systemClock, type Clock } from '../engine/clock.ts';
 
 /**
@@ -36,7 +37,8 @@ export interface StreamPlan {
 export async function writeStream(res: ServerResponse, frames: Iterator<StreamItem>, plan: StreamPlan = {}): Promise<StreamResult> {
   const clock = plan.clock ?? systemClock;
   let contentChunks = 0;
-  if (res.destroyed) return { outcome: 'aborted', contentChunks };
+  const h2 = http2StreamOf(res);
+  if (isGone(res, h2)) return { outcome: 'aborted', contentChunks };
   const gone = new AbortController();
   const onClose = () => gone.abort();
   res.once('close', onClose);
@@ -46,18 +48,34 @@ export async function writeStream(res: ServerResponse, frames: Iterator<StreamIt
   // The socket is corked, not the response: Node's OutgoingMessage.uncork() hands each buffered
   // frame to the socket as a write of its own (one syscall per frame, most of a fast stream's CPU),
   // while a corked socket sends one tick's frames in a single writev.
+  // On HTTP/2 (h2c) the HTTP/2 stream is corked instead: the connection's socket is shared and
+  // written by the session below the JS layer; a corked stream hands one tick's frames over at once.
   const socket = res.socket;
   if (!socket) return { outcome: 'aborted', contentChunks };
-  const cork = () => socket.cork();
+  const corked = h2 ?? socket;
+  const cork = () => corked.cork();
   const uncork = () => {
-    while (socket.writableCorked) socket.uncork();
+    while (corked.writableCorked) corked.uncork();
   };
+  // An HTTP/2 disconnect resets the stream, which drops whatever is still queued in it: the reset
+  // waits for the last frame's write callback, so what was sent before the fault arrives.
+  let lastFrameOut: Promise<unknown> | undefined;
+  const write =
+    h2 && plan.fault?.mode === 'disconnect'
+      ? (frame: string | Uint8Array) => {
+          let ok = true;
+          lastFrameOut = new Promise((resolve) => {
+            ok = res.write(frame, resolve);
+          });
+          return ok;
+        }
+      : (frame: string | Uint8Array) => res.write(frame);
   cork();
   try {
     for (let item = frames.next(); !item.done; item = frames.next()) {
-      if (res.destroyed) return { outcome: 'aborted', contentChunks };
+      if (isGone(res, h2)) return { outcome: 'aborted', contentChunks };
       if (item.value === CONTENT_CHUNK) {
-        if (plan.fault && contentChunks >= plan.fault.afterChunks) return await fail(res, plan.fault, contentChunks);
+        if (plan.fault && contentChunks >= plan.fault.afterChunks) return await fail(res, h2, plan.fault, contentChunks, lastFrameOut);
         contentChunks++;
         contentFramePending = true;
         const delay = plan.delayBeforeChunk?.() ?? 0;
@@ -74,16 +92,16 @@ export async function writeStream(res: ServerResponse, frames: Iterator<StreamIt
       }
       const wasContent = contentFramePending;
       contentFramePending = false;
-      if (!res.write(item.value)) {
+      if (!write(item.value)) {
         uncork();
-        if (!(await drained(res))) return { outcome: 'aborted', contentChunks };
+        if (!(await drained(res, h2))) return { outcome: 'aborted', contentChunks };
         cork();
       }
       // The last allowed content frame is out: fail before pulling the next frame. Waiting for the
       // next content marker would let the finish through when the answer has no more content, so a
       // fault at its last chunk would never fire; and an encoder's error frame may number itself
       // after the frames pulled so far.
-      if (wasContent && plan.fault && contentChunks >= plan.fault.afterChunks) return await fail(res, plan.fault, contentChunks);
+      if (wasContent && plan.fault && contentChunks >= plan.fault.afterChunks) return await fail(res, h2, plan.fault, contentChunks, lastFrameOut);
     }
     uncork();
     res.end();
@@ -95,11 +113,36 @@ export async function writeStream(res: ServerResponse, frames: Iterator<StreamIt
   }
 }
 
-async function fail(res: ServerResponse, fault: NonNullable<StreamPlan['fault']>, contentChunks: number): Promise<StreamResult> {
+/**
+ * The HTTP/2 stream under Node's compat response, when the request came over h2c. There `res.socket`
+ * is a proxy to the whole connection's socket: its cork, drain and end are not this stream's.
+ */
+function http2StreamOf(res: ServerResponse): Http2Stream | undefined {
+  return (res as unknown as { stream?: Http2Stream }).stream;
+}
+
+function isGone(res: ServerResponse, h2: Http2Stream | undefined): boolean {
+  return h2 ? h2.destroyed || h2.closed : res.destroyed;
+}
+
+async function fail(
+  res: ServerResponse,
+  h2: Http2Stream | undefined,
+  fault: NonNullable<StreamPlan['fault']>,
+  contentChunks: number,
+  lastFrameOut: Promise<unknown> | undefined,
+): Promise<StreamResult> {
+  const corked = h2 ?? res.socket;
   if (fault.mode === 'error_event') {
     res.write(fault.errorFrame);
-    while (res.socket?.writableCorked) res.socket.uncork();
+    while (corked?.writableCorked) corked.uncork();
     res.end();
+  } else if (h2) {
+    // HTTP/2: what was written goes out, then RST_STREAM (RFC 9113 §6.4) instead of END_STREAM; the
+    // connection, shared with other streams, stays up.
+    while (h2.writableCorked) h2.uncork();
+    await lastFrameOut;
+    h2.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
   } else {
     // Flush what was sent, then close the socket with no terminator: the client sees a broken stream.
     while (res.socket?.writableCorked) res.socket.uncork();
@@ -117,8 +160,9 @@ async function fail(res: ServerResponse, fault: NonNullable<StreamPlan['fault']>
  * response's own need-drain flag can stay set with nothing buffered, and its 'drain' then never
  * comes, so waiting on it would hang the stream.
  */
-function drained(res: ServerResponse): Promise<boolean> {
-  const socket = res.socket;
+function drained(res: ServerResponse, h2: Http2Stream | undefined): Promise<boolean> {
+  // On HTTP/2 the stream is what buffers (flow control per stream), and its own 'drain' says when.
+  const socket = h2 ?? res.socket;
   if (res.destroyed || !socket || socket.destroyed) return Promise.resolve(false);
   if (!socket.writableNeedDrain) return Promise.resolve(true);
   return new Promise((resolve) => {
