@@ -26,9 +26,22 @@ const V1 = '/openai/v1';
 
 type Choices = { choices: Record<string, unknown>[] };
 
+const isObject = (body: unknown): body is Record<string, unknown> => body !== null && typeof body === 'object' && !Array.isArray(body);
+
+// Chat fields Azure takes and OpenAI does not (On Your Data sources, Defender for Cloud's user
+// context): accepted, and set aside before OpenAI's validation, which refuses them in strict mode.
+const AZURE_CHAT_FIELDS = ['data_sources', 'user_security_context'];
+
+function withoutAzureFields(body: unknown): unknown {
+  if (!isObject(body) || !AZURE_CHAT_FIELDS.some((field) => field in body)) return body;
+  const copy = { ...body };
+  for (const field of AZURE_CHAT_FIELDS) delete copy[field];
+  return copy;
+}
+
 function chatAdapter(endpoint: string): AnswerAdapter<ChatRequest> {
   return {
-    parse: (request) => parseChatRequest(request.body, request, endpoint, PROVIDER),
+    parse: (request) => parseChatRequest(withoutAzureFields(request.body), request, endpoint, PROVIDER),
     renderJson: (reply, conversation, request) => withContentFilters(renderChatCompletion(reply!, conversation, request) as Choices, [reply], request.n ?? 1),
     renderStream: (reply, conversation, request) => withPromptFilterChunk(renderChatStream(reply, conversation, request), 1),
     renderStreamError: openAiStreamError,
@@ -55,8 +68,6 @@ function responsesAdapter(endpoint: string): AnswerAdapter<Awaited<ReturnType<ty
     streams: (request) => request.body.stream === true,
   };
 }
-
-const isObject = (body: unknown): body is Record<string, unknown> => body !== null && typeof body === 'object' && !Array.isArray(body);
 
 /** On a deployments path the deployment is the model, whatever the body says (or when it says nothing). */
 function onDeployment<Request>(adapter: AnswerAdapter<Request>): AnswerAdapter<Request> {

@@ -144,7 +144,8 @@ export function* renderChatStream(reply: Reply, conversation: Conversation, requ
   yield `${head}${createdAt()}","message":{"role":"assistant","content":""},"done_reason":"${doneReason(reply)}","done":true,${statsJson(ollamaStats(reply, request.promptTokens))}}\n`;
 }
 
-/** A request with no messages only loads the model: `done_reason: load`, no rule consulted. */
+/** A request with no messages only loads the model (`done_reason: load`), or with `keep_alive: 0` unloads it; no rule is consulted. */
 export function loadAnswer(body: unknown): unknown {
-  return { model: (body as { model: string }).model, created_at: createdAt(), message: { role: 'assistant', content: '' }, done_reason: 'load', done: true };
+  const { model, keep_alive } = body as { model: string; keep_alive?: unknown };
+  return { model, created_at: createdAt(), message: { role: 'assistant', content: '' }, done_reason: keep_alive === 0 || keep_alive === '0' ? 'unload' : 'load', done: true };
 }

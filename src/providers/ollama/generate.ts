@@ -69,7 +69,8 @@ export function* renderGenerateStream(reply: Reply, conversation: Conversation, 
   yield `${head}${createdAt()}","response":"","done":true,"done_reason":"${doneReason(reply)}",${statsJson(ollamaStats(reply, request.promptTokens))}}\n`;
 }
 
-/** An empty prompt only loads the model: `done_reason: load`, no rule consulted. */
+/** An empty prompt only loads the model (`done_reason: load`), or with `keep_alive: 0` unloads it; no rule is consulted. */
 export function loadGenerateAnswer(body: unknown): unknown {
-  return { model: (body as { model: string }).model, created_at: createdAt(), response: '', done: true, done_reason: 'load' };
+  const { model, keep_alive } = body as { model: string; keep_alive?: unknown };
+  return { model, created_at: createdAt(), response: '', done: true, done_reason: keep_alive === 0 || keep_alive === '0' ? 'unload' : 'load' };
 }

@@ -23,6 +23,7 @@ function withLoadRequests(route: ProviderRoute, isLoad: (body: Record<string, un
     async handle(ctx, request, deps) {
       const body = request.body;
       if (isObject(body) && typeof body.model === 'string' && body.model !== '' && isLoad(body)) {
+        ctx.set('x-mockllm-match', 'none');
         ctx.body = answer(body);
         return;
       }

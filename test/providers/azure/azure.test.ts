@@ -318,6 +318,20 @@ describe('wire checks', () => {
 });
 
 describe('server-wide behaviour on the Azure routes', () => {
+  test('strict mode refuses what OpenAI refuses but accepts Azure\'s own chat fields (data_sources)', async () => {
+    const strict = await startTestServer(`responses:\n  "what colour is the sky?": ${JSON.stringify(SKY)}\nsettings:\n  strict: true\n`);
+    try {
+      const url = `${strict.url}/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=${API_VERSION}`;
+      const withAzureField = await post(url, { messages: user('what colour is the sky?'), data_sources: [{ type: 'azure_search', parameters: {} }] });
+      assert.equal(withAzureField.status, 200);
+      const unknown = await post(url, { messages: user('what colour is the sky?'), not_a_field: 1 });
+      assert.equal(unknown.status, 400);
+      assert.match(((await unknown.json()) as { error: { message: string } }).error.message, /not_a_field/);
+    } finally {
+      await strict.stop();
+    }
+  });
+
   test('the default config answers its prompts on both surfaces', async () => {
     const shipped = await readFile(new URL('../../../config/responses.yml', import.meta.url), 'utf8');
     const defaults = await startTestServer(shipped);

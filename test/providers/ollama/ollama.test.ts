@@ -352,6 +352,8 @@ describe('wire checks', () => {
     const body = (await response.json()) as { done: boolean; done_reason: string };
     assert.equal(body.done, true);
     assert.equal(body.done_reason, 'load');
+    const unload = (await (await post(`${server.url}/api/generate`, { model: MODEL, keep_alive: 0 })).json()) as { done_reason: string; response: string };
+    assert.deepEqual([unload.done_reason, unload.response], ['unload', '']);
   });
 });
 
