@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:http2';
 import OpenAI, { AzureOpenAI } from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { APICallError, embed, generateText, jsonSchema, stepCountIs, streamText, tool, type LanguageModel } from 'ai';
@@ -262,7 +263,34 @@ describe('@ai-sdk/azure', () => {
   });
 });
 
+/** A POST over HTTP/2 without TLS (prior knowledge), as the server accepts beside HTTP/1.1 on one port. */
+async function h2cPost(origin: string, path: string, body: unknown): Promise<{ status: number; contentType: string | undefined; text: string }> {
+  const session = connect(origin);
+  try {
+    const request = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json' });
+    request.end(JSON.stringify(body));
+    return await new Promise((resolve, reject) => {
+      let headers: Record<string, unknown> = {};
+      const chunks: Buffer[] = [];
+      request.on('response', (received) => void (headers = received));
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => resolve({ status: Number(headers[':status']), contentType: headers['content-type'] as string | undefined, text: Buffer.concat(chunks).toString('utf8') }));
+      request.on('error', reject);
+    });
+  } finally {
+    session.close();
+  }
+}
+
 describe('wire checks', () => {
+  test('over h2c (HTTP/2 without TLS) a deployments chat answers as over HTTP/1.1', async () => {
+    const { status, text } = await h2cPost(server.url, `/openai/deployments/${DEPLOYMENT}/chat/completions?api-version=${API_VERSION}`, { messages: user('what colour is the sky?') });
+    assert.equal(status, 200);
+    const body = JSON.parse(text) as { model: string; choices: { message: { content: string } }[] };
+    assert.equal(body.choices[0]!.message.content, SKY);
+    assert.equal(body.model, DEPLOYMENT);
+  });
+
   const deploymentsUrl = (path: string, query = `?api-version=${API_VERSION}`) => `${server.url}/openai/deployments/${DEPLOYMENT}${path}${query}`;
 
   test('a deployments call without api-version is 404 Resource not found, as Azure answers it', async () => {

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:http2';
 import { Ollama, type ChatResponse, type Message } from 'ollama';
 import { ChatOllama, OllamaEmbeddings } from '@langchain/ollama';
 import { HumanMessage, ToolMessage, type AIMessage } from '@langchain/core/messages';
@@ -292,7 +293,35 @@ describe('@langchain/ollama', () => {
   });
 });
 
+/** A POST over HTTP/2 without TLS (prior knowledge), as the server accepts beside HTTP/1.1 on one port. */
+async function h2cPost(origin: string, path: string, body: unknown): Promise<{ status: number; contentType: string | undefined; text: string }> {
+  const session = connect(origin);
+  try {
+    const request = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/json' });
+    request.end(JSON.stringify(body));
+    return await new Promise((resolve, reject) => {
+      let headers: Record<string, unknown> = {};
+      const chunks: Buffer[] = [];
+      request.on('response', (received) => void (headers = received));
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => resolve({ status: Number(headers[':status']), contentType: headers['content-type'] as string | undefined, text: Buffer.concat(chunks).toString('utf8') }));
+      request.on('error', reject);
+    });
+  } finally {
+    session.close();
+  }
+}
+
 describe('wire checks', () => {
+  test('over h2c (HTTP/2 without TLS) the same chat streams the same NDJSON lines', async () => {
+    const { status, contentType, text } = await h2cPost(server.url, '/api/chat', { model: MODEL, messages: user('what colour is the sky?') });
+    assert.equal(status, 200);
+    assert.equal(contentType, 'application/x-ndjson');
+    const objects = text.trimEnd().split('\n').map((line) => JSON.parse(line) as { done: boolean; message: { content: string } });
+    assert.equal(objects.map((o) => o.message.content).join(''), SKY);
+    assert.equal(objects.at(-1)!.done, true);
+  });
+
   test('a chat with no stream field streams NDJSON: one JSON object per line, each ended by \\n, the last done', async () => {
     const response = await post(`${server.url}/api/chat`, { model: MODEL, messages: user('what colour is the sky?') });
     assert.equal(response.status, 200);
