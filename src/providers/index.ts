@@ -1,5 +1,6 @@
 import { anthropic } from './anthropic/index.ts';
 import { azure } from './azure/index.ts';
+import { bedrock } from './bedrock/index.ts';
 import { gemini } from './gemini/index.ts';
 import { ollama } from './ollama/index.ts';
 import { openai } from './openai/index.ts';
@@ -10,4 +11,4 @@ import type { Provider } from './provider.ts';
  * Order matters only for requests to unknown paths: the first provider that claims one shapes its
  * 404, and OpenAI, which claims everything, comes last.
  */
-export const PROVIDERS: readonly Provider[] = [anthropic, gemini, ollama, azure, openai];
+export const PROVIDERS: readonly Provider[] = [anthropic, gemini, ollama, azure, bedrock, openai];
