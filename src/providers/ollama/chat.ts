@@ -31,7 +31,8 @@ export interface ChatRequest {
   promptTokens: number;
 }
 
-const ROLE_OF: Record<string, Role> = { system: 'system', user: 'user', assistant: 'assistant', tool: 'tool' };
+// Any other role reaches the template as written; the rules see it as a user turn.
+const ROLE_OF = new Map<string, Role>([['system', 'system'], ['user', 'user'], ['assistant', 'assistant'], ['tool', 'tool']]);
 
 /** Go's decoding of one message: every field optional, each of its type. */
 function checkMessage(message: unknown): OllamaMessage {
@@ -60,13 +61,13 @@ function toolNameOf(messages: readonly OllamaMessage[]): string | undefined {
   let i = messages.length - 2;
   for (; i >= 0 && messages[i]!.role === 'tool'; i--) position++;
   const calls = i >= 0 ? (messages[i]!.tool_calls ?? []) : [];
-  const byId = last.tool_call_id === undefined ? undefined : calls.find((call) => call.id === last.tool_call_id);
+  const byId = last.tool_call_id === undefined ? undefined : calls.find((call) => call?.id === last.tool_call_id);
   return (byId ?? calls[position])?.function?.name;
 }
 
 export function parseChat(request: RouteRequest): Parsed<ChatRequest> {
   const body = bodyObject(request.body, 'ChatRequest');
-  checkFields(body, 'ChatRequest', { model: 'string', messages: 'array', stream: 'bool', tools: 'array', options: 'object', think: ['bool', 'string'], keep_alive: ['string', 'number'], format: ['string', 'object'] });
+  checkFields(body, 'ChatRequest', { model: 'string', messages: 'array', stream: 'bool', tools: 'array', options: 'object', think: ['bool', 'string'], keep_alive: ['string', 'number'], format: ['string', 'object'], logprobs: 'bool', top_logprobs: 'number' });
   const top = body.top_logprobs;
   if (typeof top === 'number' && (top < 0 || top > 20)) throw invalidRequest('top_logprobs must be between 0 and 20');
   const model = (body.model as string | undefined) ?? '';
@@ -74,7 +75,7 @@ export function parseChat(request: RouteRequest): Parsed<ChatRequest> {
   const raw = (body.messages as unknown[] | undefined | null) ?? [];
   const messages = raw.map(checkMessage);
   const tools = (body.tools as { function?: { name?: unknown } }[] | undefined | null) ?? [];
-  const conversationMessages: ConversationMessage[] = messages.map((m) => ({ role: ROLE_OF[m.role] ?? 'user', text: m.content ?? '' }));
+  const conversationMessages: ConversationMessage[] = messages.map((m) => ({ role: ROLE_OF.get(m.role) ?? 'user', text: m.content ?? '' }));
   let prompt = '';
   for (let i = conversationMessages.length - 1; i >= 0; i--) {
     if (conversationMessages[i]!.role === 'user') {
