@@ -37,7 +37,7 @@ export interface ConverseRequest {
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 function constraint(value: unknown, at: string, rule: string): never {
-  const shown = value === undefined || value === null ? 'null' : typeof value === 'object' ? '' : `'${String(value)}' `;
+  const shown = value === undefined || value === null ? 'null ' : typeof value === 'object' ? '' : `'${String(value)}' `;
   throw validation(`1 validation error detected: Value ${shown}at '${at}' failed to satisfy constraint: ${rule}`);
 }
 
