@@ -157,7 +157,7 @@ describe('errors', () => {
     const unknown = await post(path('invoke-async'), converse('hello'));
     assert.equal(unknown.status, 404);
     assert.equal(unknown.headers.get('x-amzn-errortype')?.split(':')[0], 'ResourceNotFoundException');
-    assert.deepEqual(Object.keys(await unknown.json()), ['message']);
+    assert.deepEqual(Object.keys((await unknown.json()) as object), ['message']);
   });
 
   test('strict mode refuses what the real service refuses in an Anthropic body: model, stream, a missing anthropic_version', async () => {
