@@ -13,6 +13,9 @@ import { registerRequestRoutes } from './requests.ts';
 import { resetAll } from './reset.ts';
 import { registerResponseRoutes } from './responses.ts';
 import { registerSequenceRoutes } from './sequences.ts';
+import { registerDashboardRoutes } from './dashboard.ts';
+import { registerRequestStream } from './stream.ts';
+import { isUiPath, registerUiRoutes } from './ui.ts';
 
 export interface AdminOptions {
   store: RuleStore;
@@ -34,6 +37,7 @@ const ADMIN_BODY_LIMIT = '1mb';
 const QUERY_PARAMETERS: Record<string, readonly string[]> = {
   'GET /admin/requests': ['provider', 'model', 'endpoint', 'matched', 'limit', 'after'],
   'GET /admin/responses': ['unused'],
+  'GET /admin/requests/stream': ['after'],
 };
 
 export function isAdminPath(path: string): boolean {
@@ -60,8 +64,12 @@ export function adminMiddleware(options: AdminOptions): Middleware {
     metrics.adminChanges.inc({ operation: 'reset' });
     ctx.status = 204;
   });
+  // Before the journal's routes: /admin/requests/stream is a path of its own.
+  registerRequestStream(router, state.journal);
   registerRequestRoutes(router, state.journal);
   registerSequenceRoutes(router, store, metrics);
+  registerDashboardRoutes(router, store, metrics);
+  registerUiRoutes(router);
 
   const handle = compose([
     adminErrors(options.logger),
@@ -109,7 +117,8 @@ function routeFirst(router: Router): Middleware {
 function authorize(store: RuleStore, cliToken: string | undefined): Middleware {
   return async (ctx: Context, next: Next) => {
     const token = cliToken ?? store.current.settings.adminToken;
-    if (token !== undefined) {
+    // The dashboard's files hold no data: the page loads without the token and asks for it.
+    if (token !== undefined && !isUiPath(ctx.path)) {
       const match = /^Bearer (.+)$/i.exec(ctx.get('authorization'));
       if (!match || !tokenMatches(match[1]!, token)) {
         ctx.set('www-authenticate', 'Bearer realm="mockllm-admin"');

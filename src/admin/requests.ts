@@ -27,7 +27,7 @@ function stringParam(value: unknown, name: string): string | undefined {
  * levels): one such request, well under the 64 KiB body bound, made every listing of the journal a
  * 500 until it rotated out. Its entry is listed with the body omitted instead.
  */
-function entryJson(entry: JournalEntry): string {
+export function entryJson(entry: JournalEntry): string {
   try {
     return JSON.stringify(entry);
   } catch (error) {

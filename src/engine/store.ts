@@ -127,6 +127,24 @@ export class RuleStore {
     return true;
   }
 
+  /**
+   * Drops the admin replacement or deletion of the file rule with this id, so the file's own rule
+   * serves again. False when the overlay holds neither for it.
+   */
+  async revert(id: string): Promise<boolean> {
+    const snapshot = this.#overlay.snapshot();
+    if (!snapshot.replaced.some((r) => r.id === id) && !snapshot.deleted.includes(id)) return false;
+    await this.#apply({ op: 'revert', id });
+    await this.#sequences.reset([id]);
+    return true;
+  }
+
+  /** The file rules the admin API replaced or deleted (what `revert` can undo). */
+  overrides(): { replaced: string[]; deleted: string[] } {
+    const snapshot = this.#overlay.snapshot();
+    return { replaced: snapshot.replaced.map((r) => r.id), deleted: [...snapshot.deleted] };
+  }
+
   /** Drops every admin change, all sequence progress and hit counts: back to exactly what the file says. */
   async reset(): Promise<void> {
     await this.#apply({ op: 'reset' });

@@ -1,7 +1,7 @@
 import { normalizePrompt } from '../engine/matcher.ts';
 import { REDACTED_HEADERS } from '../observability/logger.ts';
 import type { Explanation } from '../engine/explain.ts';
-import type { RequestJournal } from './types.ts';
+import type { JournalListener, RequestJournal } from './types.ts';
 
 export interface JournalEntry {
   /** Increases by one per recorded request, so a client can ask "what came after N". */
@@ -145,6 +145,7 @@ export class MemoryJournal implements RequestJournal {
   #next = 0;
   #size = 0;
   #seq = 0;
+  readonly #listeners = new Set<JournalListener>();
 
   constructor(capacity: number) {
     this.#entries = new Array(capacity);
@@ -171,6 +172,19 @@ export class MemoryJournal implements RequestJournal {
     } else this.#entries[this.#next] = { seq: this.#seq, record, entry: undefined };
     this.#next = (this.#next + 1) % capacity;
     if (this.#size < capacity) this.#size++;
+    for (const listener of this.#listeners) listener.appended(this.#seq);
+  }
+
+  subscribe(listener: JournalListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Ends every subscription (the server is closing). */
+  close(): void {
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
+    for (const listener of listeners) listener.closed();
   }
 
   /** Newest first. */

@@ -27,6 +27,8 @@ export function applyOverlayChange(snapshot: OverlaySnapshot, change: OverlayCha
         replaced: snapshot.replaced.filter((e) => e.id !== change.id),
         deleted: snapshot.deleted.includes(change.id) ? snapshot.deleted : [...snapshot.deleted, change.id],
       };
+    case 'revert':
+      return { ...snapshot, version, replaced: snapshot.replaced.filter((e) => e.id !== change.id), deleted: snapshot.deleted.filter((id) => id !== change.id) };
   }
 }
 
@@ -73,12 +75,14 @@ export interface MemoryStateOptions {
 
 /** The state of one server in its own memory: what every server uses unless told to share it. */
 export function createMemoryState(options: MemoryStateOptions): StateStores {
+  const journal = new MemoryJournal(options.journalSize);
   return {
     overlay: new MemoryOverlay(),
     sequences: new MemorySequenceCounters(),
-    journal: new MemoryJournal(options.journalSize),
+    journal,
     responses: new MemoryResponseHistory(),
-    close: async () => {},
+    // Ends the journal's live subscriptions (GET /admin/requests/stream), so open streams do not hold the server's close.
+    close: async () => journal.close(),
   };
 }
 

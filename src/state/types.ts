@@ -29,6 +29,8 @@ export type OverlayChange =
   /** Replaces a created rule in place, or records a replacement of a file rule. */
   | { op: 'replace'; entry: OverlayEntry; created: boolean }
   | { op: 'delete'; id: string; created: boolean }
+  /** Drops the replacement or deletion of one file rule: the file's own rule serves again. */
+  | { op: 'revert'; id: string }
   | { op: 'reset' };
 
 export interface AdminOverlay {
@@ -61,6 +63,18 @@ export interface RequestJournal {
   clear(): Promise<void>;
   /** Keeps the newest entries that fit when the configured size changes on reload. */
   resize(capacity: number): void;
+  /**
+   * Tells `listener` whenever entries were recorded (it then lists what came after the last seq it
+   * saw), until unsubscribed or the state closes. Optional: without it nothing is pushed live.
+   */
+  subscribe?(listener: JournalListener): () => void;
+}
+
+export interface JournalListener {
+  /** New entries were recorded (called once per entry; list `after` the last seq seen to read them). */
+  appended(seq: number): void;
+  /** The state is closing: no more entries will come. */
+  closed(): void;
 }
 
 /** What `previous_response_id` and `item_reference` resolve against (OpenAI Responses). */
