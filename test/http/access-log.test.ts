@@ -20,7 +20,13 @@ after(async () => {
   await server?.stop();
 });
 
-const lineFor = (requestId: string, msg: string) => eventually(() => server.logs.find((l) => l.requestId === requestId && l.msg === msg), { what: `the ${msg} line of ${requestId}` });
+type LogLine = Record<string, unknown>;
+
+/** The first log line that passes `pick`, once it is written. */
+const logLine = (pick: (line: LogLine) => boolean, what: string): Promise<LogLine> =>
+  eventually(() => server.logs.find(pick), { what }) as Promise<LogLine>;
+
+const lineFor = (requestId: string, msg: string) => logLine((l) => l.requestId === requestId && l.msg === msg, `the ${msg} line of ${requestId}`);
 
 test('a rejected request is logged with the error type and message, the provider and the model', async () => {
   const res = await post(`${server.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: 'not a list' });
@@ -41,7 +47,7 @@ test('at debug, an answered request gets a line saying which rule answered and w
   const res = await post(`${server.url}/v1/chat/completions`, { model: 'gpt-4o', messages: [{ role: 'user', content: 'the weather today?' }] });
   assert.equal(res.status, 200);
   const requestId = res.headers.get('x-request-id')!;
-  const line = await eventually(() => server.logs.find((l) => l.requestId === requestId && l.level === 20 && String(l.msg).startsWith('rule ')), { what: 'the debug line' });
+  const line = await logLine((l) => l.requestId === requestId && l.level === 20 && String(l.msg).startsWith('rule '), 'the debug line');
   assert.equal(line.msg, 'rule weather (file) matched: contains, model');
 });
 
@@ -49,6 +55,6 @@ test('at debug, an unmatched request gets a line naming the closest rule and the
   const res = await post(`${server.url}/v1/chat/completions`, { model: 'o3', messages: [{ role: 'user', content: 'the weather today?' }] });
   assert.equal(res.headers.get('x-mockllm-match'), 'none');
   const requestId = res.headers.get('x-request-id')!;
-  const line = await eventually(() => server.logs.find((l) => l.requestId === requestId && l.level === 20 && String(l.msg).startsWith('no rule')), { what: 'the debug line' });
+  const line = await logLine((l) => l.requestId === requestId && l.level === 20 && String(l.msg).startsWith('no rule'), 'the debug line');
   assert.equal(line.msg, 'no rule matched; closest: weather (model: wanted `gpt-4*`, got `o3`)');
 });
