@@ -80,11 +80,11 @@ describe('the dashboard in a browser', { skip: chromiumMissing }, () => {
     await page.waitForFunction(() => document.querySelectorAll('#requests tbody tr').length === 3, undefined, { timeout: LIVE_MS });
     assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was not reloaded');
     const table = await rows(page).evaluateAll((trs) => trs.map((tr) => Array.from((tr as unknown as PageElement).cells).map((td) => td.textContent)));
-    // Newest first: time, provider, endpoint, model, prompt, stream, status, rule, ms.
-    assert.deepEqual(table.map((cells) => [cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]]), [
-      ['openai', '/v1/chat/completions', 'gpt-4o', 'count', 'stream', '200', 'counting'],
-      ['anthropic', '/v1/messages', 'claude-sonnet-5-5', 'what is the weather today?', '', '200', 'unmatched'],
-      ['openai', '/v1/chat/completions', 'gpt-4o', 'what colour is the sky?', '', '200', 'sky'],
+    // Newest first: time, provider, model, prompt, rule, status, ms, stream, endpoint.
+    assert.deepEqual(table.map((cells) => [cells[1], cells[2], cells[3], cells[4], cells[5], cells[7], cells[8]]), [
+      ['openai', 'gpt-4o', 'count', 'counting', '200', 'stream', '/v1/chat/completions'],
+      ['anthropic', 'claude-sonnet-5-5', 'what is the weather today?', 'unmatched', '200', '', '/v1/messages'],
+      ['openai', 'gpt-4o', 'what colour is the sky?', 'sky', '200', '', '/v1/chat/completions'],
     ]);
 
     // Keyboard: the row takes focus, Enter opens it, Escape closes it and gives the focus back.

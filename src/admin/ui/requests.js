@@ -39,15 +39,16 @@ function row(e) {
   const tr = h(
     'tr',
     { tabindex: '0', 'data-seq': e.seq, class: e.status >= 400 ? 'failed' : e.matched ? '' : 'unmatched', 'aria-selected': String(e.seq === selected) },
+    // What tells requests apart first; the endpoint, longest and shown again in the details, last.
     h('td', { class: 'mono' }, clock(e.time)),
     h('td', null, e.provider ?? '—'),
-    h('td', { class: 'mono' }, trim(e.endpoint, 40)),
     h('td', null, e.model ?? '—'),
     h('td', { class: 'prompt' }, e.prompt === null ? '—' : trim(e.prompt, 80)),
-    h('td', null, e.stream ? 'stream' : ''),
-    h('td', { class: 'num' }, e.status),
     h('td', null, e.matched ? e.ruleId : h('span', { class: 'tag' }, 'unmatched')),
+    h('td', { class: 'num' }, e.status),
     h('td', { class: 'num' }, Math.round(e.durationMs)),
+    h('td', null, e.stream ? 'stream' : ''),
+    h('td', { class: 'mono' }, trim(e.endpoint, 40)),
   );
   return tr;
 }
