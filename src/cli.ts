@@ -23,11 +23,11 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-function parseFlag(value: string | undefined): boolean | undefined {
+function parseFlag(value: string | undefined, name = 'MOCKLLM_STRICT'): boolean | undefined {
   if (value === undefined || value === '') return undefined;
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off)$/i.test(value)) return false;
-  return fail(`MOCKLLM_STRICT must be 1 or 0, got "${value}"`);
+  return fail(`${name} must be 1 or 0, got "${value}"`);
 }
 
 function packageVersion(): string {
@@ -35,11 +35,13 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(args: string[], flags: T, usage: string, positionals: boolean) {
-  const options = Object.fromEntries(Object.entries(flags).map(([name, spec]) => [name, spec.short ? { type: spec.type, short: spec.short } : { type: spec.type }]));
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>>(args: string[], flags: T, usage: string, positionals: boolean) {
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([name, spec]) => [name, { type: spec.type, ...(spec.short && { short: spec.short }), ...(spec.multiple && { multiple: true }) }]),
+  );
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: positionals }) as {
-      values: { [K in keyof T]?: T[K]['type'] extends 'string' ? string : boolean };
+      values: { [K in keyof T]?: T[K]['multiple'] extends true ? string[] : T[K]['type'] extends 'string' ? string : boolean };
       positionals: string[];
     };
   } catch (error) {
@@ -97,6 +99,10 @@ async function serve(args: string[]): Promise<void> {
   const graceText = values['shutdown-grace-ms'] ?? env.MOCKLLM_SHUTDOWN_GRACE_MS ?? '10000';
   if (!/^\d+$/.test(graceText)) fail(`invalid shutdown grace "${graceText}": give milliseconds`);
   const host = values.host ?? env.HOST ?? '127.0.0.1';
+  const upstreamTimeoutText = values['upstream-timeout-ms'] ?? env.MOCKLLM_UPSTREAM_TIMEOUT_MS;
+  if (upstreamTimeoutText !== undefined && !/^[1-9]\d*$/.test(upstreamTimeoutText)) fail(`invalid upstream timeout "${upstreamTimeoutText}": give milliseconds`);
+  const record = values.record ?? env.MOCKLLM_RECORD;
+  const recordErrors = values['record-errors'] === true || parseFlag(env.MOCKLLM_RECORD_ERRORS, 'MOCKLLM_RECORD_ERRORS') === true;
 
   // The config: --config, else MOCKLLM_CONFIG, else ./config/responses.yml when there is one (npm
   // start in a clone), else the default config shipped in the package (npx mockllm anywhere).
@@ -124,7 +130,18 @@ async function serve(args: string[]): Promise<void> {
   sink.hold();
   if (bundled) logger.info({ path: configPath }, `no ${LOCAL_CONFIG} in ${process.cwd()}: serving the default config bundled with mockllm (pass --config to serve yours)`);
 
-  const { startServer } = await import('./server.ts');
+  const [{ startServer }, { parseUpstreams }, { PROVIDERS }] = await Promise.all([import('./server.ts'), import('./proxy/upstream.ts'), import('./providers/index.ts')]);
+  let upstreams: Record<string, string>;
+  try {
+    upstreams = parseUpstreams(values.upstream ?? [], env, PROVIDERS);
+  } catch (error) {
+    sink.release();
+    fail((error as Error).message);
+  }
+  if (record !== undefined && Object.keys(upstreams).length === 0) {
+    sink.release();
+    fail('--record needs --upstream PROVIDER=URL (or MOCKLLM_UPSTREAM_<PROVIDER>): only proxied exchanges are recorded');
+  }
   type Running = Awaited<ReturnType<typeof startServer>>;
 
   // Signal handlers go in before start-up: the server answers HTTP (and logs 'mockllm listening')
@@ -167,6 +184,10 @@ async function serve(args: string[]): Promise<void> {
       adminToken: values['admin-token'] ?? (env.MOCKLLM_ADMIN_TOKEN || undefined),
       adminDisabled: values['no-admin'] === true,
       shutdownGraceMs: Number(graceText),
+      upstreams,
+      ...(record !== undefined && { record }),
+      recordErrors,
+      ...(upstreamTimeoutText !== undefined && { upstreamTimeoutMs: Number(upstreamTimeoutText) }),
     });
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -12,6 +12,7 @@ export {
   type MockLLMOptions,
   type RequestEntry,
   type RequestFilter,
+  type RuleEntry,
   type RuleInput,
   type SimpleRule,
 } from './library.ts';

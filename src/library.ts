@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { AdminError } from './admin/errors.ts';
 import type { JournalEntry } from './state/journal.ts';
 import { resetAll } from './admin/reset.ts';
-import { ruleSpecFromBody } from './admin/responses.ts';
+import { presentRule, ruleSpecFromBody } from './admin/responses.ts';
+import { PROVIDERS } from './providers/index.ts';
+import { parseUpstreams } from './proxy/upstream.ts';
 import { ConfigError, readConfigFile } from './config/load.ts';
 import type { ConfigFile, ResponseSpec, RuleSpec } from './config/schema.ts';
 import { RuleIdConflict } from './engine/store.ts';
@@ -35,6 +37,17 @@ export interface MockLLMHandlerOptions {
   adminToken?: string;
   /** Reload the config file when it changes. Default true for a file you name; the bundled config and an object are never watched. */
   watch?: boolean;
+  /**
+   * Proxy on a miss (`--upstream`): provider name → the real API's base URL, e.g.
+   * `{ openai: 'https://api.openai.com' }`. A request no rule matches is forwarded there.
+   */
+  upstreams?: Record<string, string>;
+  /** Append every proxied exchange that completed to this YAML file as a rule (`--record`). */
+  record?: string;
+  /** Record upstream 4xx/5xx answers as error rules too (`--record-errors`). */
+  recordErrors?: boolean;
+  /** How long an upstream may stay silent before the request fails with 504 (default 600000 ms). */
+  upstreamTimeoutMs?: number;
 }
 
 export interface MockLLMOptions extends MockLLMHandlerOptions {
@@ -75,8 +88,22 @@ export interface RequestFilter {
 /** One request the mock served, as GET /admin/requests lists it. */
 export type RequestEntry = JournalEntry;
 
+/** A rule as GET /admin/responses lists it, with its use since the last reset. */
+export interface RuleEntry {
+  id: string;
+  source: 'file' | 'admin';
+  match: RuleSpec['match'];
+  response: ResponseSpec;
+  /** Requests it answered since the last reset. */
+  hits: number;
+  /** When it last answered (ISO 8601), or null. */
+  lastHitAt: string | null;
+}
+
 /** The control methods, on both a started mock and a handler. */
 export interface MockLLMControl {
+  /** The rules that serve now, with their hit counts (GET /admin/responses); `{unused: true}`: only those never hit since the last reset. */
+  rules(filter?: { unused?: boolean }): Promise<RuleEntry[]>;
   /** Adds a rule (POST /admin/responses); resolves to its id (the given one, or a generated `admin-…`). */
   addRule(rule: RuleInput): Promise<string>;
   /** Replaces the rule with this id, a file rule included (PUT /admin/responses/:id). */
@@ -161,7 +188,7 @@ export async function createMockLLMHandler(options: MockLLMHandlerOptions = {}):
   };
 }
 
-const OPTION_NAMES = ['config', 'logLevel', 'strict', 'adminToken', 'watch'];
+const OPTION_NAMES = ['config', 'logLevel', 'strict', 'adminToken', 'watch', 'upstreams', 'record', 'recordErrors', 'upstreamTimeoutMs'];
 
 function checkOptions(options: object, extra: readonly string[]): void {
   if (options === null || typeof options !== 'object') throw new TypeError('the options must be an object');
@@ -172,7 +199,7 @@ function checkOptions(options: object, extra: readonly string[]): void {
 }
 
 function serverOptions(options: MockLLMHandlerOptions): MockServerOptions {
-  const { config, logLevel = 'warn', strict, adminToken, watch } = options;
+  const { config, logLevel = 'warn', strict, adminToken, watch, upstreams, record, recordErrors, upstreamTimeoutMs } = options;
   if (!LOG_LEVELS.includes(logLevel)) throw new TypeError(`invalid log level "${String(logLevel)}"; use one of ${LOG_LEVELS.join(', ')}`);
   if (strict !== undefined && typeof strict !== 'boolean') throw new TypeError('strict must be true or false');
   if (watch !== undefined && typeof watch !== 'boolean') throw new TypeError('watch must be true or false');
@@ -180,6 +207,12 @@ function serverOptions(options: MockLLMHandlerOptions): MockServerOptions {
   if (config !== undefined && typeof config !== 'string' && (config === null || typeof config !== 'object')) {
     throw new TypeError('config must be a path to a YAML file or an object of the file\'s shape');
   }
+  if (upstreams !== undefined && (upstreams === null || typeof upstreams !== 'object' || Array.isArray(upstreams))) throw new TypeError("upstreams must be an object such as { openai: 'https://api.openai.com' }");
+  const checkedUpstreams = upstreams === undefined ? undefined : upstreamsOption(upstreams);
+  if (record !== undefined && (typeof record !== 'string' || record === '')) throw new TypeError('record must be a path to a YAML file');
+  if (record !== undefined && (checkedUpstreams === undefined || Object.keys(checkedUpstreams).length === 0)) throw new TypeError('record needs upstreams: only proxied exchanges are recorded');
+  if (recordErrors !== undefined && typeof recordErrors !== 'boolean') throw new TypeError('recordErrors must be true or false');
+  if (upstreamTimeoutMs !== undefined && !(Number.isInteger(upstreamTimeoutMs) && upstreamTimeoutMs > 0)) throw new TypeError('upstreamTimeoutMs must be a positive whole number of milliseconds');
   const path = config === undefined ? BUNDLED_CONFIG_PATH : typeof config === 'string' ? config : undefined;
   // The CLI's words for a path that is missing, a directory or unreadable (readConfigFile).
   if (path !== undefined) readConfigFile(path, 'check the config option');
@@ -190,7 +223,20 @@ function serverOptions(options: MockLLMHandlerOptions): MockServerOptions {
     logger: createLogger(logLevel),
     strict,
     adminToken,
+    ...(checkedUpstreams && { upstreams: checkedUpstreams }),
+    ...(record !== undefined && { record }),
+    ...(recordErrors !== undefined && { recordErrors }),
+    ...(upstreamTimeoutMs !== undefined && { upstreamTimeoutMs }),
   };
+}
+
+/** The `upstreams` option, checked with the CLI's words (`--upstream`), as a TypeError. */
+function upstreamsOption(upstreams: Record<string, string>): Record<string, string> {
+  try {
+    return parseUpstreams(Object.entries(upstreams).map(([provider, url]) => `${provider}=${String(url)}`), {}, PROVIDERS);
+  } catch (error) {
+    throw new TypeError(`upstreams: ${(error as Error).message.replace(/^--upstream [^:]*: /, '')}`);
+  }
 }
 
 /** The CLI prints a config that fails validation as `invalid config: <problems>`; so does the library. */
@@ -229,6 +275,12 @@ function controls(server: MockServer): Omit<MockLLMControl, 'close'> {
     }
   };
   return {
+    async rules(filter = {}) {
+      if (filter.unused !== undefined && typeof filter.unused !== 'boolean') throw new MockLLMError('invalid_query', 'unused must be true or false', 'unused');
+      const rules = filter.unused === true ? store.current.rules.filter((rule) => store.hitsOf(rule.id).count === 0) : store.current.rules;
+      // Copies: a caller changing an entry must not change the rules.
+      return rules.map((rule) => structuredClone(presentRule(rule, store)) as RuleEntry);
+    },
     async addRule(rule) {
       const spec = validated(rule);
       try {

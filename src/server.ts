@@ -9,6 +9,8 @@ import { baselineFromConfig } from './engine/rules.ts';
 import { RuleStore } from './engine/store.ts';
 import { ApiError, kindOfStatus } from './http/errors.ts';
 import { acceptH2c } from './http/h2c.ts';
+import { createUpstream } from './proxy/upstream.ts';
+import { originOf } from './proxy/record.ts';
 import type { Lifecycle } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -47,6 +49,14 @@ export interface MockServerOptions {
   state?: (journalSize: number) => StateStores | Promise<StateStores>;
   /** Time for pacing and timing (tests inject a virtual clock). */
   clock?: Clock;
+  /** Proxy on a miss (`--upstream PROVIDER=URL`): provider name → the real API's base URL. */
+  upstreams?: Readonly<Record<string, string>>;
+  /** Record proxied exchanges as rules into this YAML file (`--record FILE`). */
+  record?: string;
+  /** Record upstream 4xx/5xx answers as error rules too (`--record-errors`). */
+  recordErrors?: boolean;
+  /** How long an upstream may stay silent before the request fails with 504 (default 600000). */
+  upstreamTimeoutMs?: number;
 }
 
 export interface ServerOptions extends MockServerOptions {
@@ -116,6 +126,11 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
     logger.warn('the admin API (/admin/*) is open to anyone who can reach this port: set MOCKLLM_ADMIN_TOKEN to require a token');
   }
   const lifecycle: Lifecycle = { ready: true };
+  const upstream = options.upstreams && Object.keys(options.upstreams).length > 0
+    ? createUpstream({ upstreams: options.upstreams, providers: PROVIDERS, logger, record: options.record, recordErrors: options.recordErrors, timeoutMs: options.upstreamTimeoutMs })
+    : undefined;
+  if (options.record !== undefined && !upstream) logger.warn({ path: options.record }, '--record has nothing to record without --upstream');
+  if (upstream) logger.info({ upstreams: Object.fromEntries(Object.entries(options.upstreams!).map(([p, url]) => [p, originOf(url)])), record: options.record ?? null }, 'requests no rule matches go to the upstream');
   const app = createApp({
     store: rules,
     state: stores,
@@ -127,6 +142,7 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
     adminToken: options.adminToken,
     adminDisabled: options.adminDisabled,
     ...(options.clock && { clock: options.clock }),
+    ...(upstream && { upstream: upstream.hook }),
   });
   if (options.watch !== false) await config.watch();
   let closing: Promise<void> | undefined;
@@ -134,6 +150,7 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
     (closing ??= (async () => {
       lifecycle.ready = false;
       await config.close();
+      await upstream?.recorder?.flushed();
       rules.close();
       await stores.close();
     })());

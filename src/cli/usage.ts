@@ -5,6 +5,8 @@
 export interface FlagSpec {
   type: 'string' | 'boolean';
   short?: string;
+  /** The flag may be given several times (its values are collected in order). */
+  multiple?: boolean;
   /** The value's placeholder in the synopsis (string flags). */
   value?: string;
   /** Environment variable that sets the same thing. */
@@ -23,6 +25,10 @@ export const SERVE_FLAGS = {
   'admin-token': { type: 'string', value: 'T', env: 'MOCKLLM_ADMIN_TOKEN', help: 'require "Authorization: Bearer T" on /admin/*' },
   'no-admin': { type: 'boolean', help: 'remove the admin API entirely' },
   'shutdown-grace-ms': { type: 'string', value: 'N', env: 'MOCKLLM_SHUTDOWN_GRACE_MS', help: 'on SIGTERM/SIGINT, how long in-flight requests may finish (default 10000)' },
+  upstream: { type: 'string', multiple: true, value: 'PROVIDER=URL', env: 'MOCKLLM_UPSTREAM_<PROVIDER>', help: "forward requests no rule matches to the provider's real API, e.g. openai=https://api.openai.com (repeatable)" },
+  record: { type: 'string', value: 'FILE', env: 'MOCKLLM_RECORD', help: 'append every proxied exchange that completed to FILE as a rule (a config --config loads)' },
+  'record-errors': { type: 'boolean', env: 'MOCKLLM_RECORD_ERRORS=1', help: 'record upstream 4xx/5xx answers as error rules too' },
+  'upstream-timeout-ms': { type: 'string', value: 'N', env: 'MOCKLLM_UPSTREAM_TIMEOUT_MS', help: 'how long an upstream may stay silent before the request fails with 504 (default 600000)' },
 } as const satisfies Record<string, FlagSpec>;
 
 export const INFO_FLAGS = {
@@ -37,7 +43,7 @@ export const VALIDATE_FLAGS = {
 
 const synopsisOf = (flags: Record<string, FlagSpec>) =>
   Object.entries(flags)
-    .map(([name, spec]) => `[--${name}${spec.value ? ` ${spec.value}` : ''}]`)
+    .map(([name, spec]) => `[--${name}${spec.value ? ` ${spec.value}` : ''}]${spec.multiple ? '...' : ''}`)
     .join(' ');
 
 function optionLines(flags: Record<string, FlagSpec>): string {

@@ -88,6 +88,11 @@ export interface MatchSpec {
   tools?: string | string[];
   /** The last message is a tool result (for this tool, when a name is given). */
   tool_result?: boolean | string;
+  /**
+   * The conversation holds exactly this many assistant messages (0: its first turn): tells the
+   * steps of one agent loop apart, as recorded rules do (`--record`).
+   */
+  assistant_turns?: number;
   /** Exact header values; names are case-insensitive. */
   headers?: Record<string, string>;
 }
@@ -276,6 +281,7 @@ export const matchSchema = {
     model: oneOrMany,
     tools: oneOrMany,
     tool_result: { type: ['boolean', 'string'] },
+    assistant_turns: { type: 'integer', minimum: 0 },
     headers: { type: 'object', additionalProperties: { type: 'string' } },
   },
 } as const;

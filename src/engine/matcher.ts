@@ -115,6 +115,11 @@ export function compileMatcher(match: MatchSpec, mode: MatchMode): Matcher {
   } else if (match.tool_result === false) {
     add('tool_result', WEIGHT.other, (c) => c.toolResult === undefined, () => 'the last message is a tool result');
   }
+  if (match.assistant_turns !== undefined) {
+    const wanted = match.assistant_turns;
+    const turns = (c: Conversation) => c.messages.filter((m) => m.role === 'assistant').length;
+    add('assistant_turns', WEIGHT.other, (c) => turns(c) === wanted, (c) => `wanted ${wanted} assistant message${wanted === 1 ? '' : 's'} before this request, got ${turns(c)}`);
+  }
   if (match.headers) {
     for (const [name, value] of Object.entries(match.headers)) {
       add(`headers.${name}`, WEIGHT.other, (c) => c.header(name) === value, (c) => {

@@ -15,6 +15,8 @@ export interface RequestState {
   /** Set once the request is parsed: whether it asked for a stream, and its model. */
   asked?: { model: string; prompt: string; stream: boolean };
   decision?: Decision;
+  /** Set when no rule matched and the provider's upstream answered (src/proxy/): its origin. */
+  proxied?: { upstream: string };
   /** How the stream went, when one was written. */
   delivered?: { outcome: 'completed' | 'aborted' | 'failed'; contentChunks: number };
 }

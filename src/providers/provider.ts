@@ -25,6 +25,11 @@ export interface ProviderDeps {
   clock: Clock;
   /** Every registered provider (model catalogue, error shapes). */
   providers: readonly Provider[];
+  /**
+   * Proxy on a miss (src/proxy/, `--upstream`): answers a request no rule matched from the
+   * provider's upstream. Resolves false, having done nothing, when the provider has no upstream.
+   */
+  upstream?: (ctx: Context, conversation: Conversation, stream: boolean) => Promise<boolean>;
 }
 
 /** A request as a route sees it: path parameters, query, headers and the parsed body. */
@@ -117,5 +122,43 @@ export interface Provider {
   /** Request headers its clients send (CORS preflight allow-list). */
   requestHeaders?: readonly string[];
   models?: ProviderModels;
+  /** Turns an upstream's answer into a rule's response, for `--record` (src/proxy/record.ts). */
+  recorder?: ProviderRecorder;
+}
+
+/** One frame of an upstream's stream (an SSE event, an NDJSON line), with when it arrived. */
+export interface UpstreamFrame {
+  event?: string;
+  data: string;
+  /** Milliseconds from sending the request upstream to this frame's arrival. */
+  atMs: number;
+}
+
+/** What an upstream answered to a proxied request, complete, for a provider's recorder. */
+export interface UpstreamAnswer {
+  /** The route template that received the request, e.g. `/v1/chat/completions`. */
+  endpoint: string;
+  status: number;
+  header(name: string): string | undefined;
+  /** The whole body as text (for a stream, every frame). */
+  body: string;
+  /** For an SSE or NDJSON answer: its frames in order; undefined for one JSON body. */
+  frames: readonly UpstreamFrame[] | undefined;
+}
+
+/** A rule's response decoded from an upstream's answer. */
+export interface Recording {
+  response: import('../config/schema.ts').ResponseObject;
+  /** For a stream: when each content frame arrived (ms from the request), for the rule's latency. */
+  contentAtMs?: readonly number[];
+}
+
+export interface ProviderRecorder {
+  /**
+   * A successful answer (2xx) as a rule's response: text, tool calls (names, arguments, ids),
+   * finish reason and usage. Undefined when the endpoint is not recordable or the answer is not
+   * whole (a stream that ended before its terminal event). Error answers are decoded in src/proxy/.
+   */
+  decode(answer: UpstreamAnswer): Recording | undefined;
 }
 export type RequestInfo = Pick<RouteRequest, 'header' | 'strict'>;

@@ -26,6 +26,8 @@ export interface JournalEntry {
   explanation: Explanation | null;
   /** For a failed request: the error type and message that were sent. */
   error?: { type: string; message: string } | null;
+  /** Set when no rule matched and the upstream answered (`--upstream`): which one (its origin). */
+  proxied?: { upstream: string };
   request: {
     headers: Record<string, string | string[] | undefined>;
     body: unknown;
@@ -61,6 +63,8 @@ export interface JournalRecord {
   headers: Record<string, string | string[] | undefined>;
   /** The parsed body, or null. */
   body: unknown;
+  /** Set when the upstream answered (see JournalEntry.proxied). */
+  proxied?: { upstream: string };
   /** The body's size in bytes: over MAX_JOURNAL_BODY_BYTES only the size is kept. */
   bodyBytes: number;
 }
@@ -131,6 +135,7 @@ function toEntry(seq: number, record: JournalRecord, prompt: Pick<JournalEntry, 
     durationMs: record.durationMs,
     explanation: record.explain ? record.explain() : null,
     ...(record.error !== undefined && { error: record.error && { type: record.error.errorType, message: record.error.errorMessage } }),
+    ...(record.proxied && { proxied: { upstream: record.proxied.upstream } }),
     request: {
       headers: redactHeaders(record.headers),
       body: omitted ? null : record.body,

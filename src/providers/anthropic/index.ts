@@ -2,6 +2,7 @@ import { base58 } from '../../http/ids.ts';
 import { answerRoute } from '../answer-route.ts';
 import { modelsRoutes } from '../models.ts';
 import { ANTHROPIC_MODELS, anthropicModelById, anthropicModelsPage } from './models.ts';
+import { anthropicRecorder } from './recorder.ts';
 import type { Provider } from '../provider.ts';
 import { countTokensRoute } from './count-tokens.ts';
 import { anthropicErrorBody, anthropicStreamError } from './errors.ts';
@@ -46,4 +47,5 @@ export const anthropic: Provider = {
   errorBody: anthropicErrorBody,
   malformedJsonMessage: 'There was an error parsing the body of your request: it is not valid JSON.',
   unknownRouteMessage: () => 'Not Found',
+  recorder: anthropicRecorder,
 };

@@ -2,6 +2,7 @@ import { hex } from '../../http/ids.ts';
 import { answerRoute } from '../answer-route.ts';
 import { modelsRoutes } from '../models.ts';
 import { OPENAI_MODELS, openAiModelById, openAiModelsPage } from './models.ts';
+import { openAiRecorder } from './recorder.ts';
 import type { Provider } from '../provider.ts';
 // The codecs of OpenAI's wire format live in openai-format/, shared with Azure OpenAI, which speaks it too.
 import { renderChatCompletion, renderChatStream } from '../openai-format/chat-encode.ts';
@@ -59,6 +60,7 @@ export const openai: Provider = {
   newRequestId: () => `req_${hex(32)}`,
   responseHeaders: () => RESPONSE_HEADERS,
   timingHeader: 'openai-processing-ms',
+  recorder: openAiRecorder,
   errorBody: openAiErrorBody,
   malformedJsonMessage: OPENAI_MALFORMED_JSON_MESSAGE,
   unknownRouteMessage: (method, path) => `Invalid URL (${method} ${path})`,

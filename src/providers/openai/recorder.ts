@@ -1,0 +1,162 @@
+// Decodes OpenAI's answers into rule responses for `--record` (src/proxy/record.ts): Chat
+// Completions (https://platform.openai.com/docs/api-reference/chat/object and the chunk object)
+// and Responses (https://platform.openai.com/docs/api-reference/responses/object and its
+// streaming events), whole bodies and streams alike.
+import type { OpenAiFinishReason, ResponseObject, ToolCallSpec } from '../../config/schema.ts';
+import type { ProviderRecorder, Recording, UpstreamAnswer, UpstreamFrame } from '../provider.ts';
+
+const FINISH_REASONS: readonly string[] = ['stop', 'length', 'tool_calls', 'content_filter'];
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const int = (value: unknown): number | undefined => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined);
+
+function parse(text: string): Json | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A response with text and/or tool calls, the finish reason and the real usage figures. */
+function responseOf(text: string | undefined, calls: ToolCallSpec[], finish: string | undefined, usage: { input?: number; output?: number } | undefined, names: 'chat' | 'neutral'): ResponseObject {
+  const response: ResponseObject = {};
+  if (text !== undefined && (text !== '' || calls.length === 0)) response.text = text;
+  if (calls.length > 0) response.tool_calls = calls;
+  if (finish !== undefined && FINISH_REASONS.includes(finish)) response.finish_reason = finish as OpenAiFinishReason;
+  if (usage && (usage.input !== undefined || usage.output !== undefined)) {
+    response.usage =
+      names === 'chat'
+        ? { ...(usage.input !== undefined && { prompt_tokens: usage.input }), ...(usage.output !== undefined && { completion_tokens: usage.output }) }
+        : { ...(usage.input !== undefined && { input_tokens: usage.input }), ...(usage.output !== undefined && { output_tokens: usage.output }) };
+  }
+  return response;
+}
+
+/** Tool call arguments as the upstream sent them, when they hold a JSON object (else an empty object: the rule must load). */
+function argumentsOf(text: string): string {
+  const parsed = parse(text);
+  return parsed === undefined ? '{}' : text;
+}
+
+function chatJson(body: Json): Recording | undefined {
+  const choice = Array.isArray(body.choices) ? (body.choices[0] as unknown) : undefined;
+  if (!isObject(choice) || !isObject(choice.message)) return undefined;
+  const message = choice.message;
+  const calls: ToolCallSpec[] = [];
+  for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
+    if (!isObject(call) || !isObject(call.function) || !str(call.function.name)) continue;
+    calls.push({ name: str(call.function.name)!, arguments: argumentsOf(str(call.function.arguments) ?? '{}'), ...(str(call.id) && { id: str(call.id) }) });
+  }
+  const usage = isObject(body.usage) ? { input: int(body.usage.prompt_tokens), output: int(body.usage.completion_tokens) } : undefined;
+  return { response: responseOf(str(message.content) ?? (calls.length === 0 ? '' : undefined), calls, str(choice.finish_reason), usage, 'chat') };
+}
+
+/** The chunk stream, reassembled: content deltas, tool calls by index (id and name in the first fragment), the finish, the usage chunk; whole only with `[DONE]`. */
+function chatStream(frames: readonly UpstreamFrame[]): Recording | undefined {
+  let text: string | undefined;
+  const calls = new Map<number, { id?: string; name: string; arguments: string }>();
+  let finish: string | undefined;
+  let usage: { input?: number; output?: number } | undefined;
+  let done = false;
+  const contentAtMs: number[] = [];
+  for (const frame of frames) {
+    if (frame.data === '[DONE]') {
+      done = true;
+      break;
+    }
+    const chunk = parse(frame.data);
+    if (!chunk) continue;
+    if (isObject(chunk.error)) return undefined;
+    if (isObject(chunk.usage)) usage = { input: int(chunk.usage.prompt_tokens), output: int(chunk.usage.completion_tokens) };
+    const choice = Array.isArray(chunk.choices) ? (chunk.choices.find((c) => isObject(c) && (c.index ?? 0) === 0) as unknown) : undefined;
+    if (!isObject(choice)) continue;
+    finish = str(choice.finish_reason) ?? finish;
+    const delta = isObject(choice.delta) ? choice.delta : {};
+    const content = str(delta.content);
+    if (content !== undefined) {
+      text = (text ?? '') + content;
+      if (content !== '') contentAtMs.push(frame.atMs);
+    }
+    for (const piece of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
+      if (!isObject(piece)) continue;
+      const index = int(piece.index) ?? 0;
+      const fn = isObject(piece.function) ? piece.function : {};
+      let call = calls.get(index);
+      if (!call) calls.set(index, (call = { name: '', arguments: '' }));
+      if (str(piece.id)) call.id = str(piece.id);
+      if (str(fn.name)) call.name += str(fn.name);
+      const args = str(fn.arguments);
+      if (args) {
+        call.arguments += args;
+        contentAtMs.push(frame.atMs);
+      }
+    }
+  }
+  if (!done || finish === undefined) return undefined;
+  const toolCalls = [...calls.entries()]
+    .sort(([a], [b]) => a - b)
+    .filter(([, c]) => c.name !== '')
+    .map(([, c]) => ({ name: c.name, arguments: argumentsOf(c.arguments || '{}'), ...(c.id && { id: c.id }) }));
+  return { response: responseOf(text ?? (toolCalls.length === 0 ? '' : undefined), toolCalls, finish, usage, 'chat'), contentAtMs };
+}
+
+/** A Responses API response object: message text and function calls (call_id is what the client sends back), status, usage. */
+function responsesObject(body: Json): ResponseObject | undefined {
+  const status = str(body.status);
+  if (status !== 'completed' && status !== 'incomplete') return undefined;
+  let text: string | undefined;
+  const calls: ToolCallSpec[] = [];
+  for (const item of Array.isArray(body.output) ? body.output : []) {
+    if (!isObject(item)) continue;
+    if (item.type === 'message') {
+      for (const part of Array.isArray(item.content) ? item.content : []) {
+        if (isObject(part) && part.type === 'output_text' && typeof part.text === 'string') text = (text ?? '') + part.text;
+      }
+    } else if (item.type === 'function_call' && str(item.name)) {
+      calls.push({ name: str(item.name)!, arguments: argumentsOf(str(item.arguments) ?? '{}'), ...(str(item.call_id) && { id: str(item.call_id) }) });
+    }
+  }
+  const reason = isObject(body.incomplete_details) ? str(body.incomplete_details.reason) : undefined;
+  const finish = status === 'incomplete' ? (reason === 'content_filter' ? 'content_filter' : 'length') : calls.length > 0 ? 'tool_calls' : 'stop';
+  const usage = isObject(body.usage) ? { input: int(body.usage.input_tokens), output: int(body.usage.output_tokens) } : undefined;
+  return responseOf(text ?? (calls.length === 0 ? '' : undefined), calls, finish, usage, 'neutral');
+}
+
+/** The Responses event stream: the final `response.completed` (or `.incomplete`) event carries the whole response. */
+function responsesStream(frames: readonly UpstreamFrame[]): Recording | undefined {
+  const contentAtMs: number[] = [];
+  for (const frame of frames) {
+    const event = parse(frame.data);
+    if (!event) continue;
+    const type = str(event.type) ?? frame.event;
+    if (type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta') {
+      if (str(event.delta)) contentAtMs.push(frame.atMs);
+    } else if ((type === 'response.completed' || type === 'response.incomplete') && isObject(event.response)) {
+      const response = responsesObject(event.response);
+      return response && { response, contentAtMs };
+    } else if (type === 'response.failed' || type === 'error') return undefined;
+  }
+  return undefined;
+}
+
+export const openAiRecorder: ProviderRecorder = {
+  decode(answer: UpstreamAnswer): Recording | undefined {
+    const streamed = answer.frames !== undefined;
+    if (answer.endpoint.endsWith('/chat/completions')) {
+      if (streamed) return chatStream(answer.frames!);
+      const body = parse(answer.body);
+      return body && chatJson(body);
+    }
+    if (answer.endpoint.endsWith('/responses')) {
+      if (streamed) return responsesStream(answer.frames!);
+      const body = parse(answer.body);
+      const response = body && responsesObject(body);
+      return response && { response };
+    }
+    return undefined;
+  },
+};
