@@ -28,7 +28,7 @@ const TOKEN = 'ui-secret-token';
 
 // What the functions run in the page see (this project compiles without the DOM library).
 declare const window: Record<string, unknown>;
-declare const document: { querySelectorAll(selector: string): { length: number }; activeElement: PageElement | null };
+declare const document: { querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>; activeElement: PageElement | null };
 interface PageElement {
   dataset: Record<string, string | undefined>;
   cells: ArrayLike<{ textContent: string | null }>;
@@ -232,6 +232,32 @@ describe('the dashboard in a browser', { skip: chromiumMissing }, () => {
     } finally {
       await tab.close();
       await secured.stop();
+    }
+  });
+
+  test('after the server restarts, the page reconnects by itself and shows the new server\'s requests', async () => {
+    const first = await startTestServer(CONFIG);
+    const tab = await browser.newPage();
+    let second: TestServer | undefined;
+    try {
+      await tab.goto(`${first.url}/admin/ui/`);
+      await tab.locator('#connection[data-state="live"]').waitFor();
+      await ask(first, 'what colour is the sky?');
+      await tab.locator('#requests tbody tr').first().waitFor();
+      await tab.evaluate(() => (window.notReloaded = true));
+
+      await first.stop();
+      await tab.locator('#connection[data-state^="reconnecting"]').waitFor();
+      second = await startTestServer(CONFIG, { port: first.port });
+      await tab.locator('#connection[data-state="live"]').waitFor({ timeout: 15_000 });
+      await ask(second, 'count');
+      // The new server's journal starts again at seq 1: the page lists what that server holds.
+      await tab.waitForFunction(() => document.querySelectorAll('#requests tbody tr').length === 1 && document.querySelectorAll('#requests tbody tr td.prompt')[0]?.textContent === 'count', undefined, { timeout: 15_000 });
+      assert.equal(await tab.evaluate(() => window.notReloaded), true, 'the page was not reloaded');
+    } finally {
+      await tab.close();
+      await first.stop();
+      await second?.stop();
     }
   });
 

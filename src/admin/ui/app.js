@@ -2,7 +2,7 @@
 // panels. Nothing with data is shown before the server has accepted the token.
 import { Unauthorized, call, token, whenUnauthorized } from './api.js';
 import { byId } from './dom.js';
-import { clearRequests, startRequests } from './requests.js';
+import { clearRequests, reload as loadRequests, startRequests } from './requests.js';
 import { refresh as refreshRules, ruleById, startRules } from './rules.js';
 import { refreshStatus, startStatus } from './status.js';
 
@@ -41,9 +41,9 @@ const connection = (text) => {
 };
 
 async function start() {
-  // One cheap authorised call: 401 means the token is missing or wrong.
+  // The first data, all at once; a 401 means the token is missing or wrong.
   try {
-    await refreshRules();
+    await Promise.all([refreshRules(), loadRequests()]);
   } catch (error) {
     if (error instanceof Unauthorized) return showLogin(token.get() ? 'That token was refused.' : '');
     throw error;
@@ -58,7 +58,7 @@ async function start() {
   startRules({ reset: clearRequests });
   startStatus();
   let rulesTimer = 0;
-  await startRequests({
+  startRequests({
     rule: ruleById,
     // Hit counts move with every request: refresh the rules table (at most once a second) while it shows.
     changed: () => {

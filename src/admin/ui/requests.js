@@ -78,7 +78,8 @@ function merge(incoming) {
   for (const e of fresh) lastSeq = Math.max(lastSeq, e.seq);
 }
 
-async function reload() {
+/** Lists what the journal holds now (the page's first load, and after the server restarted). */
+export async function reload() {
   const { requests } = await call('GET', 'requests?limit=500');
   entries = [];
   lastSeq = 0;
@@ -185,7 +186,7 @@ function select(seq) {
 /**
  * @param {{ rule: (id: string) => any, changed: () => void, state: (s: string) => void }} options
  */
-export async function startRequests(options) {
+export function startRequests(options) {
   ruleById = options.rule;
   onNewEntries = options.changed;
   const body = byId('requests').tBodies[0];
@@ -210,7 +211,6 @@ export async function startRequests(options) {
   });
   byId('filters').addEventListener('input', render);
   byId('filters').addEventListener('submit', (/** @type {Event} */ event) => event.preventDefault());
-  await reload();
   follow({
     lastSeq: () => lastSeq,
     hello: (latestSeq) => {
