@@ -162,6 +162,17 @@ describe('the dashboard in a browser', { skip: chromiumMissing }, () => {
     await page.locator('button[aria-label="Revert sky to the file\'s rule"]').waitFor({ state: 'detached' });
     assert.equal(await ask(server, 'what colour is the sky?'), 'The sky is blue.');
     assert.deepEqual((await visibleRuleIds(page)).sort(), ['counting', 'gpt-weather', 'sky']);
+
+    // Reset all: admin rules and the journal go, in the page too.
+    await admin(server, 'POST', '/admin/responses', { body: { id: 'to-be-reset', prompt: 'p', response: 'r' } });
+    await page.click('#tab-requests');
+    await page.click('#tab-rules');
+    await page.locator('#rules tbody tr[data-id="to-be-reset"]').waitFor();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('#reset-all');
+    await page.locator('#rules tbody tr[data-id="to-be-reset"]').waitFor({ state: 'detached' });
+    assert.equal((await admin(server, 'GET', '/admin/requests')).body.size, 0);
+    assert.equal(await rows(page).count(), 0);
   });
 
   test('a prompt holding markup shows as text, in the list, the details and the rules, and no script runs', async () => {

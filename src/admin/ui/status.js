@@ -65,7 +65,8 @@ function chart(box, series, format) {
     if (d) root.appendChild(svg('path', { d, class: `line series-${index % 6}` }));
   });
   const label = svg('text', { x: 2, y: height + 11, class: 'tick' });
-  label.textContent = `max ${format(max)}`;
+  const now = series.length === 1 ? series[0].values.at(-1) : undefined;
+  label.textContent = `${now === undefined || now === null ? '' : `now ${format(now)} · `}max ${format(max === 1e-9 ? 0 : max)}`;
   root.appendChild(label);
   const title = svg('title', {});
   title.textContent = series.map((s) => `${s.name}: ${s.values.at(-1) === null || s.values.at(-1) === undefined ? '—' : format(/** @type {number} */ (s.values.at(-1)))}`).join(', ');
