@@ -7,7 +7,7 @@
 // an HTTP/2 client's first 24 bytes are `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, which no HTTP/1.1
 // request line can be.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createHttp2Server, Http2ServerResponse, type Http2Session, type OutgoingHttpHeaders } from 'node:http2';
+import { constants, createServer as createHttp2Server, Http2ServerRequest, Http2ServerResponse, type Http2Session, type OutgoingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -22,6 +22,12 @@ class H2Response extends Http2ServerResponse {
     if (!HOP_BY_HOP.has(name.toLowerCase())) super.setHeader(name, value);
   }
 
+  /** An answer abandoned half-way (a stream that failed after its headers): an error reset, not a clean end. */
+  override destroy(): this {
+    this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    return this;
+  }
+
   override writeHead(statusCode: number, ...rest: unknown[]): this {
     const headers = rest.at(-1);
     if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
@@ -32,6 +38,25 @@ class H2Response extends Http2ServerResponse {
     return (super.writeHead as (status: number, ...args: unknown[]) => this)(statusCode, ...rest);
   }
 }
+
+/**
+ * Node's compat request, except that destroying its socket resets only this request's stream with
+ * an error code. On HTTP/1.1 `req.socket.destroy()` (a rule's disconnect fault) cuts the connection
+ * the client is waiting on; the compat proxy's `destroy` resets the stream with NO_ERROR, which reads
+ * as a clean if empty ending. INTERNAL_ERROR is the HTTP/2 way to say the answer broke (RFC 9113 §7).
+ */
+class H2Request extends Http2ServerRequest {}
+// The typings call `socket` a property; it is the compat class's getter, wrapped here.
+const compatSocket = Object.getOwnPropertyDescriptor(Http2ServerRequest.prototype, 'socket')!.get!;
+Object.defineProperty(H2Request.prototype, 'socket', {
+  configurable: true,
+  get(this: H2Request) {
+    const stream = this.stream;
+    return new Proxy(compatSocket.call(this) as object, {
+      get: (target, property) => (property === 'destroy' ? () => stream.close(constants.NGHTTP2_INTERNAL_ERROR) : Reflect.get(target, property)),
+    });
+  },
+});
 
 export interface H2cOptions {
   /** An HTTP/2 connection with no open stream is closed (GOAWAY) after this long, as HTTP/1.1 keep-alive is. */
@@ -62,7 +87,7 @@ export function acceptH2c(server: Server, options: H2cOptions = {}): H2cControl 
   if (server.listenerCount('connection') !== 1 || !http1Connection) throw new Error('acceptH2c needs a fresh http.Server');
   server.off('connection', http1Connection);
 
-  const http2 = createHttp2Server({ Http2ServerResponse: H2Response });
+  const http2 = createHttp2Server({ Http2ServerRequest: H2Request, Http2ServerResponse: H2Response });
   http2.on('request', (req, res) => server.emit('request', req as unknown as IncomingMessage, res as unknown as ServerResponse));
   http2.on('sessionError', (error) => options.onSessionError?.(error));
   const sessions = new Set<Http2Session>();

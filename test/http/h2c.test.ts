@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, constants, type ClientHttp2Session, type Http2ServerResponse, type IncomingHttpHeaders } from 'node:http2';
 import { connect as tcpConnect, type Socket } from 'node:net';
+import { PROVIDERS } from '../../src/providers/index.ts';
 import { withDeadline } from '../helpers/deadline.ts';
 import { eventually, parseSse, post, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -223,6 +224,46 @@ describe('streams over h2', () => {
       assert.equal(text, 'one two');
       const next = await h2Post(session, '/v1/chat/completions', chatBody('what colour is the sky?', false));
       assert.equal(next.headers[':status'], 200);
+    } finally {
+      session.close();
+    }
+  });
+
+  test('a disconnect fault on a non-stream answer resets only that h2 stream', async () => {
+    const session = h2Session(server);
+    try {
+      const broken = await h2Post(session, '/v1/chat/completions', chatBody('break please', false));
+      assert.notEqual(broken.rstCode, 0);
+      assert.equal(broken.body, '');
+      const next = await h2Post(session, '/v1/chat/completions', chatBody('what colour is the sky?', false));
+      assert.equal(next.headers[':status'], 200);
+    } finally {
+      session.close();
+    }
+  });
+
+  test("every other provider's chat endpoint answers over h2 as over HTTP/1.1, streams included", async () => {
+    const registered = new Set(PROVIDERS.flatMap((p) => p.routes.map((r) => r.path)));
+    const all: { template: string; path: string; body: unknown; headers: Record<string, string> }[] = [
+      { template: '/v1beta/models/{model}:generateContent', path: '/v1beta/models/gemini-2.5-flash:generateContent', body: { contents: [{ role: 'user', parts: [{ text: 'what colour is the sky?' }] }] }, headers: { 'x-goog-api-key': 'k' } },
+      { template: '/v1beta/models/{model}:streamGenerateContent', path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', body: { contents: [{ role: 'user', parts: [{ text: 'what colour is the sky?' }] }] }, headers: { 'x-goog-api-key': 'k' } },
+      { template: '/api/chat', path: '/api/chat', body: { model: 'llama3.2', messages: [{ role: 'user', content: 'what colour is the sky?' }] }, headers: {} },
+      { template: '/openai/deployments/{deployment}/chat/completions', path: '/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21', body: { messages: [{ role: 'user', content: 'what colour is the sky?' }], stream: true }, headers: { 'api-key': 'k' } },
+      { template: '/model/{modelId}/converse', path: '/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse', body: { messages: [{ role: 'user', content: [{ text: 'what colour is the sky?' }] }] }, headers: {} },
+    ];
+    const targets = all.filter((t) => registered.has(t.template));
+    const session = h2Session(server);
+    try {
+      for (const target of targets) {
+        const overH2 = await h2Post(session, target.path, target.body, target.headers);
+        const overH1 = await post(`${server.url}${target.path}`, target.body, target.headers);
+        assert.equal(overH2.headers[':status'], 200, `${target.path} over h2: ${overH2.body.slice(0, 200)}`);
+        assert.equal(overH1.status, 200);
+        assert.equal(overH2.headers['content-type'], overH1.headers.get('content-type'), target.path);
+        assert.equal(overH2.headers['x-mockllm-match'], overH1.headers.get('x-mockllm-match'), target.path);
+        // The same framing: as many lines, frames or elements either way (ids and timings aside).
+        assert.equal(overH2.body.split('\n').length, (await overH1.text()).split('\n').length, target.path);
+      }
     } finally {
       session.close();
     }
