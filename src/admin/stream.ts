@@ -37,6 +37,7 @@ export function registerRequestStream(router: Router, journal: RequestJournal): 
     let reading = false;
     let again = false;
     let ended = false;
+    let scheduled = false;
     // Entries are read from the journal, not carried by the notification: a burst costs one listing,
     // and a journal in another process (Redis) works the same way.
     const flush = async () => {
@@ -67,7 +68,15 @@ export function registerRequestStream(router: Router, journal: RequestJournal): 
       out.end();
     };
     const unsubscribe = subscribe({
-      appended: () => void flush().catch(end),
+      // Off the request's path (append runs as the request finishes), and one listing per burst.
+      appended: () => {
+        if (scheduled) return;
+        scheduled = true;
+        setImmediate(() => {
+          scheduled = false;
+          void flush().catch(end);
+        });
+      },
       closed: () => {
         end();
         // The response is complete; over HTTP/1.1 the connection would otherwise wait out keep-alive.

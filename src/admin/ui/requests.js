@@ -69,6 +69,17 @@ function render() {
   }
 }
 
+let renderPending = false;
+/** A burst of requests (a load test) redraws the table once per frame, not once per request. */
+function scheduleRender() {
+  if (renderPending) return;
+  renderPending = true;
+  requestAnimationFrame(() => {
+    renderPending = false;
+    render();
+  });
+}
+
 /** @param {any[]} incoming */
 function merge(incoming) {
   const seen = new Set(entries.map((e) => e.seq));
@@ -219,7 +230,7 @@ export function startRequests(options) {
     },
     entry: (e) => {
       merge([e]);
-      render();
+      scheduleRender();
       onNewEntries();
     },
     state: options.state,
