@@ -194,7 +194,8 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
   ctx.set('x-mockllm-upstream', upstreamOrigin);
   ctx.status = response.status;
   ctx.respond = false;
-  ctx.res.writeHead(response.status, { ...(ctx.response.headers as Record<string, string>), ...answeredHeaders(response.headers) });
+  // The mock's own x-mockllm-* headers win over an upstream's (which may be another mockllm).
+  ctx.res.writeHead(response.status, { ...answeredHeaders(response.headers), ...(ctx.response.headers as Record<string, string>) });
   ctx.res.flushHeaders();
 
   const recording = f.recorder !== undefined && (response.status < 400 || f.recordErrors);
