@@ -53,6 +53,12 @@ rules:
   - id: fixed-usage
     match: { prompt: "fixed usage" }
     response: { text: "Counted by the rule.", usage: { input_tokens: 321, output_tokens: 45 } }
+  - id: which-provider
+    match: { prompt: "which provider?", provider: bedrock }
+    response: "{{provider}} at {{endpoint}} for {{model}}"
+  - id: slow-start
+    match: { prompt: "slow start" }
+    response: { text: "Slowly, then all at once.", chunking: word, latency: { ttft_ms: 300 } }
   - id: cut-short
     match: { prompt: "cut short" }
     response: { text: "Cut", finish_reason: length }

@@ -182,6 +182,34 @@ describe('errors', () => {
 });
 
 describe('around the answers', () => {
+  test('match.provider bedrock and the templates see Bedrock: the provider name, the route template and the decoded model id', async () => {
+    const res = await post(path('converse'), converse('which provider?'));
+    const json = (await res.json()) as { output: { message: { content: { text: string }[] } } };
+    assert.equal(json.output.message.content[0]!.text, `bedrock at /model/{modelId}/converse for ${MODEL}`);
+    const openai = await post(`${server.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'which provider?' }] });
+    assert.equal(openai.headers.get('x-mockllm-match'), 'none', 'the rule is Bedrock-only');
+  });
+
+  test("a rule's ttft_ms holds the first content frame of a ConverseStream back (frames before it go out at once)", async () => {
+    const started = performance.now();
+    const res = await post(path('converse-stream'), converse('slow start'));
+    const reader = res.body!.getReader();
+    let received = new Uint8Array(0);
+    let firstDeltaAt: number | undefined;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const joined = new Uint8Array(received.length + value.length);
+      joined.set(received);
+      joined.set(value, received.length);
+      received = joined;
+      if (firstDeltaAt === undefined && Buffer.from(received).includes('contentBlockDelta')) firstDeltaAt = performance.now() - started;
+    }
+    assert.ok(firstDeltaAt !== undefined && firstDeltaAt >= 290, `the first delta came after ${firstDeltaAt} ms`);
+    const text = decodeEventStream(received).filter((m) => m.headers[':event-type'] === 'contentBlockDelta').map((m) => JSON.parse(m.payload).delta.text).join('');
+    assert.equal(text, 'Slowly, then all at once.');
+  });
+
   test('InvokeModel carries the usage and latency headers of the real service', async () => {
     const res = await post(path('invoke'), anthropicBody('hello'), SIGNED);
     assert.equal(res.headers.get('content-type'), 'application/json');
