@@ -7,6 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { Page } from 'playwright-core';
+import { createMemoryState } from '../../src/state/memory.ts';
+import type { RequestJournal } from '../../src/state/types.ts';
 import { admin } from '../helpers/admin.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { chromiumMissing, launch, type Browser } from './browser.ts';
@@ -269,6 +271,37 @@ describe('the dashboard in a browser', { skip: chromiumMissing }, () => {
       await tab.close();
       await first.stop();
       await second?.stop();
+    }
+  });
+
+  test('with a journal that cannot push new entries (no subscribe), the page asks for them instead', async () => {
+    const pushless = await startTestServer(CONFIG, {
+      state: (journalSize) => {
+        const state = createMemoryState({ journalSize });
+        const { journal } = state;
+        const withoutPush: RequestJournal = {
+          get capacity() {
+            return journal.capacity;
+          },
+          append: (record) => journal.append(record),
+          list: (filter) => journal.list(filter),
+          size: () => journal.size(),
+          clear: () => journal.clear(),
+          resize: (capacity) => journal.resize(capacity),
+        };
+        return { ...state, journal: withoutPush };
+      },
+    });
+    const tab = await browser.newPage();
+    try {
+      assert.equal((await admin(pushless, 'GET', '/admin/requests/stream')).status, 404);
+      await tab.goto(`${pushless.url}/admin/ui/`);
+      await tab.locator('#connection[data-state="live"]').waitFor();
+      await ask(pushless, 'what colour is the sky?');
+      await tab.locator('#requests tbody tr', { hasText: 'what colour is the sky?' }).waitFor({ timeout: 15_000 });
+    } finally {
+      await tab.close();
+      await pushless.stop();
     }
   });
 

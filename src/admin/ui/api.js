@@ -87,6 +87,8 @@ export function follow(on) {
           onUnauthorized();
           return;
         }
+        // A journal that cannot push (the route answers 404): ask for what is new every second instead.
+        if (res.status === 404) return poll();
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
         on.state('live');
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -106,6 +108,18 @@ export function follow(on) {
       }
       if (stopped) return;
       on.state('reconnecting');
+      await new Promise((resolve) => setTimeout(resolve, retryMs));
+    }
+  };
+  const poll = async () => {
+    on.state('live');
+    while (!stopped) {
+      try {
+        const { requests } = await call('GET', `requests?after=${on.lastSeq()}`);
+        for (const entry of requests.reverse()) on.entry(entry);
+      } catch (error) {
+        if (error instanceof Unauthorized) return;
+      }
       await new Promise((resolve) => setTimeout(resolve, retryMs));
     }
   };
