@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { anthropicRecorder } from '../../src/providers/anthropic/recorder.ts';
-import { openAiRecorder } from '../../src/providers/openai/recorder.ts';
+import { openAiRecorder } from '../../src/providers/openai-format/recorder.ts';
 import { PROVIDERS } from '../../src/providers/index.ts';
 import type { UpstreamAnswer } from '../../src/providers/provider.ts';
 import { sseSplitter } from '../../src/proxy/frames.ts';

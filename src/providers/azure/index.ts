@@ -15,6 +15,7 @@ import { embeddingsAdapter } from '../openai-format/embeddings.ts';
 import { OPENAI_MALFORMED_JSON_MESSAGE, openAiStreamError } from '../openai-format/errors.ts';
 import { renderResponse, renderResponseStream, renderResponsesStreamError } from '../openai-format/responses-encode.ts';
 import { parseResponsesRequest } from '../openai-format/responses-request.ts';
+import { openAiRecorder } from '../openai-format/recorder.ts';
 import type { AnswerAdapter, Provider, ProviderRoute } from '../provider.ts';
 import { withContentFilters, withPromptFilterChunk } from './content-filter.ts';
 import { azureErrorBody, RESOURCE_NOT_FOUND, resourceNotFound } from './errors.ts';
@@ -131,6 +132,8 @@ export const azure: Provider = {
   newRequestId: () => randomUUID(),
   responseHeaders: (requestId) => ({ ...RESPONSE_HEADERS, 'apim-request-id': requestId }),
   errorBody: azureErrorBody,
+  // Azure answers in OpenAI's format: one decoder records both.
+  recorder: openAiRecorder,
   malformedJsonMessage: OPENAI_MALFORMED_JSON_MESSAGE,
   unknownRouteMessage: () => RESOURCE_NOT_FOUND,
 };

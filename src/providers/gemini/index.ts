@@ -5,6 +5,7 @@ import { modelsRoutes } from '../models.ts';
 import type { Provider, ProviderRoute } from '../provider.ts';
 import { batchEmbedContentsRoute, embedContentRoute, vertexPredictRoute } from './embeddings.ts';
 import { geminiErrorBody } from './errors.ts';
+import { geminiRecorder } from './recorder.ts';
 import { generateRoutes } from './generate.ts';
 import { GEMINI_MODELS, geminiModelById, geminiModelsPage, ownsGeminiModel, vertexModelById, vertexModelsPage } from './models.ts';
 
@@ -57,6 +58,7 @@ export const gemini: Provider = {
   newRequestId: () => hex(16),
   responseHeaders: () => RESPONSE_HEADERS,
   errorBody: geminiErrorBody,
+  recorder: geminiRecorder,
   malformedJsonMessage: 'Invalid JSON payload received. Unexpected token.',
   unknownRouteMessage: (method, path) => `The requested URL ${path} was not found on this server (${method}).`,
 };

@@ -10,6 +10,7 @@ import { embedRoutes } from './embed.ts';
 import { GENERATE, loadGenerateAnswer, parseGenerate, renderGenerate, renderGenerateStream } from './generate.ts';
 import { modelRoutes, OLLAMA_MODELS, ownsOllamaModel } from './models.ts';
 import { ollamaErrorBody, ollamaStreamError } from './wire.ts';
+import { ollamaRecorder } from './recorder.ts';
 
 const isObject = (body: unknown): body is Record<string, unknown> => body !== null && typeof body === 'object' && !Array.isArray(body);
 
@@ -64,6 +65,7 @@ export const ollama: Provider = {
   newRequestId: () => hex(32),
   responseHeaders: () => ({}),
   errorBody: ollamaErrorBody,
+  recorder: ollamaRecorder,
   // What Go's encoding/json says of a body that does not parse.
   malformedJsonMessage: 'invalid character looking for beginning of value',
   // Gin's words for a path it has no route for.

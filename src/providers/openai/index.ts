@@ -2,7 +2,7 @@ import { hex } from '../../http/ids.ts';
 import { answerRoute } from '../answer-route.ts';
 import { modelsRoutes } from '../models.ts';
 import { OPENAI_MODELS, openAiModelById, openAiModelsPage } from './models.ts';
-import { openAiRecorder } from './recorder.ts';
+import { openAiRecorder } from '../openai-format/recorder.ts';
 import type { Provider } from '../provider.ts';
 // The codecs of OpenAI's wire format live in openai-format/, shared with Azure OpenAI, which speaks it too.
 import { renderChatCompletion, renderChatStream } from '../openai-format/chat-encode.ts';

@@ -1,4 +1,4 @@
-// Decodes OpenAI's answers into rule responses for `--record` (src/proxy/record.ts): Chat
+// Decodes OpenAI-format answers (OpenAI, Azure OpenAI) into rule responses for `--record` (src/proxy/record.ts): Chat
 // Completions (https://platform.openai.com/docs/api-reference/chat/object and the chunk object)
 // and Responses (https://platform.openai.com/docs/api-reference/responses/object and its
 // streaming events), whole bodies and streams alike.
