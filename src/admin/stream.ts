@@ -7,6 +7,12 @@ import type { RequestJournal } from '../state/types.ts';
 
 /** A comment line this often keeps proxies and the browser from timing out an idle stream. */
 export const HEARTBEAT_MS = 15_000;
+/**
+ * A client that stops reading while requests keep coming would make the server buffer without
+ * bound: past this much unsent, its stream ends, and on reconnecting (Last-Event-ID) it gets what
+ * the journal still holds.
+ */
+const MAX_UNSENT_BYTES = 8 * 1024 * 1024;
 /** The browser's reconnection delay (the SSE `retry:` field). */
 const RETRY_MS = 1000;
 
@@ -52,6 +58,7 @@ export function registerRequestStream(router: Router, journal: RequestJournal): 
           const entries = await journal.list({ after: last });
           for (const entry of entries.reverse()) {
             if (ended) return;
+            if (out.writableLength > MAX_UNSENT_BYTES) return end();
             out.write(`id: ${entry.seq}\nevent: request\ndata: ${entryJson(entry)}\n\n`);
             last = entry.seq;
           }

@@ -156,6 +156,26 @@ test('the request stream pushes each new journal entry, replays what came after 
   }
 });
 
+test('a stream whose client stops reading ends once too much is unsent, instead of buffering without bound', async () => {
+  const server = await startTestServer(CONFIG);
+  try {
+    const res = await fetch(`${server.url}/admin/requests/stream`);
+    const stream = sseReader(res.body!);
+    await stream.nextEvent('hello');
+    // 300 entries of about 60 KB each (the journal keeps bodies up to 64 KB): some 18 MB, with nobody reading.
+    const padding = 'x'.repeat(60_000);
+    const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'what colour is the sky?' }], metadata: { padding } });
+    for (let i = 0; i < 300; i += 10) {
+      await Promise.all(Array.from({ length: 10 }, () => fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.text())));
+    }
+    let received = 0;
+    while (await stream.nextEvent('request')) received++;
+    assert.ok(received < 300, `the stream ended after ${received} of 300 entries`);
+  } finally {
+    await server.stop();
+  }
+});
+
 test('the stream needs the admin token when one is set', async () => {
   const server = await startTestServer(CONFIG, { adminToken: 'ui-secret' });
   try {
