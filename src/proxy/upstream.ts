@@ -175,6 +175,8 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
     ctx.res.off('close', onClientGone);
     if (clientGone) {
       f.logger.info(where, 'client went away before the upstream answered');
+      ctx.respond = false;
+      state.delivered = { outcome: 'aborted', contentChunks: 0 };
       return;
     }
     const timedOut = silence.timedOut;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { rejectionOf } from '../helpers/deadline.ts';
+import { rejectionOf, withDeadline } from '../helpers/deadline.ts';
 import { eventually, post, startTestServer, type TestServer } from '../helpers/server.ts';
 import { anthropicClient, openAiClient } from './flows.ts';
 import { deadUrl, fakeUpstream, OPENAI_KEY } from './support.ts';
@@ -145,6 +145,43 @@ describe('an upstream that never answers', () => {
     const body = (await response.json()) as { error: { message: string; type: string } };
     assert.match(body.error.message, /did not answer within 300 ms/);
     assert.ok(mock.logs.some((line) => line.msg === 'upstream timed out'));
+  });
+});
+
+describe('a client that goes away during a proxied stream', () => {
+  let upstream: Awaited<ReturnType<typeof fakeUpstream>>;
+  let mock: TestServer;
+  let recordPath: string;
+  let upstreamClosed: Promise<void>;
+
+  before(async () => {
+    let closed!: () => void;
+    upstreamClosed = new Promise((resolve) => (closed = resolve));
+    // A stream that would go on for a long time, one chunk every 50 ms, until its reader leaves.
+    upstream = await fakeUpstream((res) => {
+      res.writeHead(200, SSE_HEAD);
+      const timer = setInterval(() => res.write(chunk('more ')), 50);
+      res.on('close', () => {
+        clearInterval(timer);
+        closed();
+      });
+    });
+    recordPath = join(dir, 'abandoned.yml');
+    mock = await startTestServer('rules: []\n', { upstreams: { openai: upstream.url }, record: recordPath });
+  });
+  after(async () => {
+    await mock.stop();
+    await upstream.close();
+  });
+
+  test('the upstream request is cancelled too, and nothing is recorded', async () => {
+    const response = await post(`${mock.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'go on forever' }], stream: true });
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await withDeadline(upstreamClosed, 15_000, 'the upstream connection to close');
+    await eventually(() => mock.logs.some((line) => line.msg === 'client went away during the upstream answer: not recorded'), { what: 'the log line' });
+    assert.equal(existsSync(recordPath), false);
   });
 });
 

@@ -12,7 +12,7 @@ import { startMockLLM } from '../../src/index.ts';
 import type { ConfigFile } from '../../src/config/schema.ts';
 import { spawnCli, startCli } from '../helpers/cli.ts';
 import { eventually, post, startTestServer, startTestServerAt, type TestServer } from '../helpers/server.ts';
-import { openAiClient } from './flows.ts';
+import { anthropicClient, openAiClient } from './flows.ts';
 import { HELLO, OPENAI_KEY, UPSTREAM_CONFIG } from './support.ts';
 
 const ask = (url: string, prompt: string) => openAiClient(url).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
@@ -108,28 +108,22 @@ test('recording into the served config: hot reload picks the new rule up, and th
 });
 
 describe('the CLI', () => {
-  test('--upstream and --record proxy and record; mockllm validate accepts the file', async () => {
+  test('--upstream (and MOCKLLM_UPSTREAM_<PROVIDER>) and --record proxy and record; mockllm validate accepts the file', async () => {
     const recordDir = await mkdtemp(join(tmpdir(), 'mockllm-cli-record-'));
     const recordPath = join(recordDir, 'recorded.yml');
-    const cli = await startCli('rules: []\n', ['--upstream', `openai=${upstream.url}`, '--upstream', `anthropic=${upstream.url}`, '--record', recordPath]);
+    const cli = await startCli('rules: []\n', ['--upstream', `openai=${upstream.url}`, '--record', recordPath], { env: { MOCKLLM_UPSTREAM_ANTHROPIC: upstream.url } });
     try {
       assert.equal((await ask(cli.url, 'say hello')).choices[0]!.message.content, HELLO);
-      await cli.waitForLog('recorded upstream answer');
+      const claude = await anthropicClient(cli.url).messages.create({ model: 'claude-sonnet-5-5', max_tokens: 64, messages: [{ role: 'user', content: 'say hello' }] });
+      assert.deepEqual(claude.content, [{ type: 'text', text: HELLO }]);
+      await eventually(() => cli.logs.filter((line) => line.msg === 'recorded upstream answer').length === 2, { what: 'both recordings' });
       const validate = spawnCli(['validate', recordPath]);
       assert.equal(await validate.exited(), 0, validate.stderr());
+      assert.deepEqual((await rulesOf(recordPath)).map((r) => r.match.provider), ['openai', 'anthropic']);
       assert.ok(!cli.logs.some((line) => JSON.stringify(line).includes(OPENAI_KEY)));
     } finally {
       await cli.cleanup();
       await rm(recordDir, { recursive: true, force: true });
-    }
-  });
-
-  test('MOCKLLM_UPSTREAM_<PROVIDER> names an upstream too', async () => {
-    const cli = await startCli('rules: []\n', [], { env: { MOCKLLM_UPSTREAM_OPENAI: upstream.url } });
-    try {
-      assert.equal((await ask(cli.url, 'say hello')).choices[0]!.message.content, HELLO);
-    } finally {
-      await cli.cleanup();
     }
   });
 
