@@ -65,7 +65,7 @@ export function createApp(options: AppOptions): Koa {
     ...(options.upstream && { upstream: options.upstream }),
   };
 
-  const ops = opsRoutes({ store, metrics, lifecycle: options.lifecycle, config: options.config });
+  const ops = opsRoutes({ store, metrics, lifecycle: options.lifecycle, config: options.config, backend: state.backend });
   const admin = adminMiddleware({
     store,
     state,

@@ -103,6 +103,9 @@ async function serve(args: string[]): Promise<void> {
   if (upstreamTimeoutText !== undefined && !/^[1-9]\d*$/.test(upstreamTimeoutText)) fail(`invalid upstream timeout "${upstreamTimeoutText}": give milliseconds`);
   const record = values.record ?? env.MOCKLLM_RECORD;
   const recordErrors = values['record-errors'] === true || parseFlag(env.MOCKLLM_RECORD_ERRORS, 'MOCKLLM_RECORD_ERRORS') === true;
+  const redisUrl = values.redis ?? env.MOCKLLM_REDIS_URL;
+  const redisPrefix = values['redis-prefix'] ?? env.MOCKLLM_REDIS_PREFIX;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) fail(`invalid Redis URL "${redisUrl}": use redis://host:port (or rediss:// for TLS)`);
 
   // The config: --config, else MOCKLLM_CONFIG, else ./config/responses.yml when there is one (npm
   // start in a clone), else the default config shipped in the package (npx mockllm anywhere).
@@ -188,6 +191,10 @@ async function serve(args: string[]): Promise<void> {
       ...(record !== undefined && { record }),
       recordErrors,
       ...(upstreamTimeoutText !== undefined && { upstreamTimeoutMs: Number(upstreamTimeoutText) }),
+      // Loaded only when asked for: without --redis, nothing of Redis is imported.
+      ...(redisUrl !== undefined && {
+        state: async (journalSize: number) => (await import('./state/redis/index.ts')).createRedisState({ url: redisUrl, prefix: redisPrefix, journalSize, logger }),
+      }),
     });
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -48,6 +48,12 @@ export interface MockLLMHandlerOptions {
   recordErrors?: boolean;
   /** How long an upstream may stay silent before the request fails with 504 (default 600000 ms). */
   upstreamTimeoutMs?: number;
+  /**
+   * Share the admin overlay, sequence counters, journal and stored responses with other mocks
+   * through this Redis (`redis://host:6379`), or `{url, prefix}` (prefix default `mockllm:`).
+   * Default: this mock's own memory. See docs/deployment.md.
+   */
+  redis?: string | { url: string; prefix?: string };
 }
 
 export interface MockLLMOptions extends MockLLMHandlerOptions {
@@ -188,7 +194,7 @@ export async function createMockLLMHandler(options: MockLLMHandlerOptions = {}):
   };
 }
 
-const OPTION_NAMES = ['config', 'logLevel', 'strict', 'adminToken', 'watch', 'upstreams', 'record', 'recordErrors', 'upstreamTimeoutMs'];
+const OPTION_NAMES = ['config', 'logLevel', 'strict', 'adminToken', 'watch', 'upstreams', 'record', 'recordErrors', 'upstreamTimeoutMs', 'redis'];
 
 function checkOptions(options: object, extra: readonly string[]): void {
   if (options === null || typeof options !== 'object') throw new TypeError('the options must be an object');
@@ -199,7 +205,7 @@ function checkOptions(options: object, extra: readonly string[]): void {
 }
 
 function serverOptions(options: MockLLMHandlerOptions): MockServerOptions {
-  const { config, logLevel = 'warn', strict, adminToken, watch, upstreams, record, recordErrors, upstreamTimeoutMs } = options;
+  const { config, logLevel = 'warn', strict, adminToken, watch, upstreams, record, recordErrors, upstreamTimeoutMs, redis } = options;
   if (!LOG_LEVELS.includes(logLevel)) throw new TypeError(`invalid log level "${String(logLevel)}"; use one of ${LOG_LEVELS.join(', ')}`);
   if (strict !== undefined && typeof strict !== 'boolean') throw new TypeError('strict must be true or false');
   if (watch !== undefined && typeof watch !== 'boolean') throw new TypeError('watch must be true or false');
@@ -207,6 +213,11 @@ function serverOptions(options: MockLLMHandlerOptions): MockServerOptions {
   if (config !== undefined && typeof config !== 'string' && (config === null || typeof config !== 'object')) {
     throw new TypeError('config must be a path to a YAML file or an object of the file\'s shape');
   }
+  const redisTarget = typeof redis === 'string' ? { url: redis } : redis;
+  if (redis !== undefined && (redisTarget === null || typeof redisTarget !== 'object' || typeof redisTarget.url !== 'string' || !/^rediss?:\/\//.test(redisTarget.url))) {
+    throw new TypeError('redis must be a redis:// URL or {url, prefix}');
+  }
+  if (redisTarget?.prefix !== undefined && typeof redisTarget.prefix !== 'string') throw new TypeError('redis.prefix must be a string');
   if (upstreams !== undefined && (upstreams === null || typeof upstreams !== 'object' || Array.isArray(upstreams))) throw new TypeError("upstreams must be an object such as { openai: 'https://api.openai.com' }");
   const checkedUpstreams = upstreams === undefined ? undefined : upstreamsOption(upstreams);
   if (record !== undefined && (typeof record !== 'string' || record === '')) throw new TypeError('record must be a path to a YAML file');
@@ -216,17 +227,21 @@ function serverOptions(options: MockLLMHandlerOptions): MockServerOptions {
   const path = config === undefined ? BUNDLED_CONFIG_PATH : typeof config === 'string' ? config : undefined;
   // The CLI's words for a path that is missing, a directory or unreadable (readConfigFile).
   if (path !== undefined) readConfigFile(path, 'check the config option');
+  const logger = createLogger(logLevel);
   return {
     config: path ?? config,
     // The bundled config lives in node_modules, where nobody edits it.
     watch: config === undefined ? false : watch,
-    logger: createLogger(logLevel),
+    logger,
     strict,
     adminToken,
     ...(checkedUpstreams && { upstreams: checkedUpstreams }),
     ...(record !== undefined && { record }),
     ...(recordErrors !== undefined && { recordErrors }),
     ...(upstreamTimeoutMs !== undefined && { upstreamTimeoutMs }),
+    ...(redisTarget && {
+      state: async (journalSize: number) => (await import('./state/redis/index.ts')).createRedisState({ ...redisTarget, journalSize, logger }),
+    }),
   };
 }
 

@@ -97,7 +97,7 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
   let store: RuleStore | undefined;
   let state: StateStores | undefined;
   let pending: ReturnType<typeof baselineFromConfig> | undefined;
-  const metrics = new Metrics({ ruleCounts: () => store!.counts() });
+  const metrics = new Metrics({ ruleCounts: () => store!.counts(), stateBackend: () => state?.backend?.status() });
   const config = new ConfigSource({
     ...(typeof given === 'string' ? { path: given } : { inline: given }),
     logger,

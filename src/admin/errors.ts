@@ -9,6 +9,7 @@ export type AdminErrorCode =
   | 'method_not_allowed'
   | 'conflict'
   | 'too_large'
+  | 'unavailable'
   | 'internal';
 
 /** The admin API's one error shape: `{"error": {"code", "message", "field"?}}`. */

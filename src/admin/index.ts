@@ -8,6 +8,7 @@ import { isDecompressionError } from '../http/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { AdminError, sendAdminError } from './errors.ts';
+import { StateUnavailable } from '../state/errors.ts';
 import type { StateStores } from '../state/types.ts';
 import { registerRequestRoutes } from './requests.ts';
 import { resetAll } from './reset.ts';
@@ -135,6 +136,11 @@ function adminErrors(logger: Logger): Middleware {
       await next();
     } catch (error) {
       if (error instanceof AdminError) return sendAdminError(ctx, error);
+      // The shared store (Redis) is unreachable or did not answer in time: nothing was changed.
+      if (error instanceof StateUnavailable) {
+        ctx.set('retry-after', '1');
+        return sendAdminError(ctx, new AdminError(503, 'unavailable', error.message));
+      }
       const { status, type } = (error ?? {}) as { status?: number; type?: string };
       if (status === 413 || type === 'entity.too.large') return sendAdminError(ctx, new AdminError(413, 'too_large', `The body is larger than ${ADMIN_BODY_LIMIT}.`));
       // A compressed body that does not decompress is a bad body too (zlib's error carries no status).

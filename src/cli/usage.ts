@@ -25,6 +25,8 @@ export const SERVE_FLAGS = {
   'admin-token': { type: 'string', value: 'T', env: 'MOCKLLM_ADMIN_TOKEN', help: 'require "Authorization: Bearer T" on /admin/*' },
   'no-admin': { type: 'boolean', help: 'remove the admin API entirely' },
   'shutdown-grace-ms': { type: 'string', value: 'N', env: 'MOCKLLM_SHUTDOWN_GRACE_MS', help: 'on SIGTERM/SIGINT, how long in-flight requests may finish (default 10000)' },
+  redis: { type: 'string', value: 'URL', env: 'MOCKLLM_REDIS_URL', help: 'share admin changes, sequences, the journal and stored responses between replicas through this Redis (redis://host:6379)' },
+  'redis-prefix': { type: 'string', value: 'P', env: 'MOCKLLM_REDIS_PREFIX', help: 'prefix of every Redis key and channel, so several mocks can share one Redis (default mockllm:)' },
   upstream: { type: 'string', multiple: true, value: 'PROVIDER=URL', env: 'MOCKLLM_UPSTREAM_<PROVIDER>', help: "forward requests no rule matches to the provider's real API, e.g. openai=https://api.openai.com (repeatable)" },
   record: { type: 'string', value: 'FILE', env: 'MOCKLLM_RECORD', help: 'append every proxied exchange that completed to FILE as a rule (a config --config loads)' },
   'record-errors': { type: 'boolean', env: 'MOCKLLM_RECORD_ERRORS=1', help: 'record upstream 4xx/5xx answers as error rules too' },

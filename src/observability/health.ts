@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { ConfigSource } from '../config/source.ts';
 import type { RuleStore } from '../engine/store.ts';
+import type { StateStores } from '../state/types.ts';
 import type { Metrics } from './metrics.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -17,11 +18,13 @@ export interface OpsOptions {
   metrics: Metrics;
   lifecycle: Lifecycle;
   config?: ConfigSource;
+  /** The shared state store's connection (Redis), when there is one. */
+  backend?: StateStores['backend'];
 }
 
 /** /healthz (liveness), /readyz (readiness) and /metrics: never behind the admin token. */
 export function opsRoutes(options: OpsOptions): Middleware {
-  const { store, metrics, lifecycle, config } = options;
+  const { store, metrics, lifecycle, config, backend } = options;
   // Per server, not per module: the module may be loaded long before this server starts (and a
   // process, such as a test run, may start several servers).
   const startedAt = Date.now();
@@ -40,6 +43,9 @@ export function opsRoutes(options: OpsOptions): Middleware {
         lastReloadError: configStatus.lastReloadError,
       },
       entries: store.counts(),
+      // Redis down is reported here but keeps readiness 200: every replica answers from its last
+      // known rules, and taking them all out of the Service at once would turn a blip into an outage.
+      state: { backend: backend?.status() ?? { kind: 'memory' }, overlayVersion: store.overlayVersion },
     };
   };
   router.get('/healthz', (ctx) => {
@@ -48,7 +54,8 @@ export function opsRoutes(options: OpsOptions): Middleware {
   router.get('/readyz', (ctx) => {
     const ready = lifecycle.ready;
     ctx.status = ready ? 200 : 503;
-    ctx.body = report(ready ? 'ready' : 'not_ready');
+    const body = report(ready ? 'ready' : 'not_ready');
+    ctx.body = ready && backend?.status().connected === false ? { ...body, status: 'degraded' } : body;
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = metrics.registry.contentType;

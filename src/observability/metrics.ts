@@ -4,6 +4,8 @@ import type { RuleCounts } from '../engine/store.ts';
 
 export interface MetricsSources {
   ruleCounts(): RuleCounts;
+  /** The shared state store's connection, when there is one (Redis); undefined: this process's memory. */
+  stateBackend?(): { kind: string; connected: boolean } | undefined;
 }
 
 /**
@@ -70,6 +72,17 @@ export class Metrics {
         const counts = sources.ruleCounts();
         this.set({ source: 'file' }, counts.file);
         this.set({ source: 'admin' }, counts.admin);
+      },
+    });
+    new Gauge({
+      name: 'mockllm_state_backend_up',
+      help: 'Whether the store of the admin overlay, sequences, journal and responses answers (1) or not (0, serving from the last known state), by backend (memory or redis).',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        const backend = sources.stateBackend?.();
+        this.reset();
+        this.set({ backend: backend?.kind ?? 'memory' }, backend === undefined || backend.connected ? 1 : 0);
       },
     });
     this.lastReloadSuccess = new Gauge({

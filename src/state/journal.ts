@@ -144,6 +144,11 @@ function toEntry(seq: number, record: JournalRecord, prompt: Pick<JournalEntry, 
   };
 }
 
+/** One record formatted as it is listed: for stores that serialise entries (Redis) rather than keep records. */
+export function journalEntryOf(seq: number, record: JournalRecord): JournalEntry {
+  return toEntry(seq, record, record.prompt === null ? { prompt: null } : journalPrompt(record.prompt));
+}
+
 /** The last N requests, in a ring: recording is O(1) and memory never grows past N entries. */
 export class MemoryJournal implements RequestJournal {
   #entries: (Slot | undefined)[];

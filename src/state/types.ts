@@ -89,11 +89,28 @@ export interface ResponseHistoryStore {
   clear(): Promise<void>;
 }
 
+/** How a networked store's connection is doing, for /readyz, the metrics and the logs. */
+export interface StateBackendStatus {
+  /** `redis`. */
+  kind: string;
+  /** Where it is, with any password masked. */
+  target: string;
+  connected: boolean;
+  /** What went wrong last, while not connected. */
+  error: string | null;
+  /** When `connected` last changed (ISO time). */
+  since: string;
+  /** True while sequence steps are counted in this process because the store did not answer. */
+  countingLocally: boolean;
+}
+
 /** One server's state. `/admin/reset` clears all four. */
 export interface StateStores {
   overlay: AdminOverlay;
   sequences: SequenceCounters;
   journal: RequestJournal;
   responses: ResponseHistoryStore;
+  /** A networked store's connection (absent when the state is in this process's memory). */
+  backend?: { status(): StateBackendStatus };
   close(): Promise<void>;
 }

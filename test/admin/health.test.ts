@@ -44,7 +44,9 @@ test('/healthz and /readyz answer 200 with version, uptime, the serving config a
     const res = await health(path);
     assert.equal(res.status, 200);
     const { body } = res;
-    assert.deepEqual(Object.keys(body).sort(), ['config', 'entries', 'status', 'uptimeSeconds', 'version']);
+    assert.deepEqual(Object.keys(body).sort(), ['config', 'entries', 'state', 'status', 'uptimeSeconds', 'version']);
+    // In memory (no --redis): nothing to be connected to; the overlay has had no change yet.
+    assert.deepEqual(body.state, { backend: { kind: 'memory' }, overlayVersion: 0 });
     assert.equal(body.status, status);
     assert.equal(body.version, VERSION);
     assert.ok(Number.isInteger(body.uptimeSeconds) && body.uptimeSeconds >= 0);

@@ -64,7 +64,7 @@ test('invalid options reject with the CLI messages, before anything listens', as
     [{ watch: 1 }, /^watch must be true or false$/],
     [{ adminToken: '' }, /^adminToken must be a non-empty string$/],
     [{ config: 42 }, /^config must be a path/],
-    [{ prot: 1 }, /^unknown option "prot"; the options are config, logLevel, strict, adminToken, watch, upstreams, record, recordErrors, upstreamTimeoutMs, port, host$/],
+    [{ prot: 1 }, /^unknown option "prot"; the options are config, logLevel, strict, adminToken, watch, upstreams, record, recordErrors, upstreamTimeoutMs, redis, port, host$/],
   ];
   for (const [options, message] of cases) {
     const error = await rejection(startMockLLM(options as never));

@@ -1,0 +1,175 @@
+// The request journal in one Redis list, `${prefix}journal`, newest first, trimmed to the journal
+// size: every replica's requests in one place. `append` only pushes the record on a local buffer;
+// the buffer is formatted and written in the background, many entries per round trip (one Lua
+// script numbering them from `${prefix}journal:seq`, pushing them and trimming the list), so the
+// request path never waits for Redis. While Redis is away the buffer keeps the newest entries that
+// fit and is written once it is back.
+import type { Logger } from '../../observability/logger.ts';
+import { journalEntryOf, type JournalEntry, type JournalFilter, type JournalRecord } from '../journal.ts';
+import type { JournalListener, RequestJournal } from '../types.ts';
+import { READ_TIMEOUT_MS, WRITE_TIMEOUT_MS, type RedisLink } from './connection.ts';
+
+/**
+ * KEYS: list, sequence counter, channel. ARGV: the capacity, then entries as JSON (oldest first). Each is
+ * stored as `<seq>:<json>`, so the number is given out here, once, across replicas.
+ */
+const PUSH = `
+local count = #ARGV - 1
+local last = redis.call('INCRBY', KEYS[2], count)
+for i = 2, #ARGV do
+  redis.call('LPUSH', KEYS[1], (last - count + i - 1) .. ':' .. ARGV[i])
+end
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+redis.call('PUBLISH', KEYS[3], (last - count + 1) .. ':' .. last)
+return last
+`;
+
+/** Entries per script call: large enough to carry a burst, small enough to keep Redis responsive. */
+const BATCH = 500;
+
+export class RedisJournal implements RequestJournal {
+  readonly #link: RedisLink;
+  readonly #logger: Logger;
+  readonly #keys: { list: string; seq: string; channel: string };
+  readonly #listeners = new Set<JournalListener>();
+  #capacity: number;
+  #buffer: JournalRecord[] = [];
+  #scheduled = false;
+  #flushing: Promise<void> | undefined;
+  readonly #offUp: () => void;
+
+  constructor(link: RedisLink, prefix: string, capacity: number, logger: Logger) {
+    this.#link = link;
+    this.#logger = logger;
+    this.#keys = { list: `${prefix}journal`, seq: `${prefix}journal:seq`, channel: `${prefix}journal:appended` };
+    this.#capacity = capacity;
+    this.#offUp = link.onUp(() => this.#schedule());
+  }
+
+  /** Listens for entries recorded by any replica (announced once they are in Redis). */
+  async start(): Promise<void> {
+    await this.#link.subscriber.subscribe(this.#keys.channel, (message) => {
+      if (this.#listeners.size === 0) return;
+      const [first, last] = message.split(':').map(Number) as [number, number];
+      for (let seq = first; seq <= last; seq++) for (const listener of this.#listeners) listener.appended(seq);
+    });
+  }
+
+  subscribe(listener: JournalListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  append(record: JournalRecord): void {
+    if (this.#capacity === 0) return;
+    this.#buffer.push(record);
+    // While Redis is away: the newest entries that fit, as the journal would keep.
+    if (this.#buffer.length > this.#capacity) this.#buffer.splice(0, this.#buffer.length - this.#capacity);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // After the current request's response is on its way: formatting and sending happen off its path.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** Writes the buffered entries (all of them, in batches). Resolves when done or when Redis fails. */
+  flush(): Promise<void> {
+    if (this.#flushing) return this.#flushing.then(() => (this.#buffer.length > 0 ? this.flush() : undefined));
+    if (this.#buffer.length === 0 || !this.#link.connected) return Promise.resolve();
+    this.#flushing = this.#write().finally(() => (this.#flushing = undefined));
+    return this.#flushing;
+  }
+
+  async #write(): Promise<void> {
+    while (this.#buffer.length > 0 && this.#link.connected) {
+      const batch = this.#buffer.splice(0, BATCH);
+      try {
+        const args = [String(this.#capacity), ...batch.map(serialise)];
+        await this.#link.timed(WRITE_TIMEOUT_MS, (redis) => redis.eval(PUSH, { keys: [this.#keys.list, this.#keys.seq, this.#keys.channel], arguments: args }));
+      } catch (error) {
+        // Kept for the next try (on reconnection), newest entries first to go in.
+        this.#buffer = [...batch, ...this.#buffer].slice(-this.#capacity);
+        this.#logger.debug({ err: error }, 'journal write to Redis failed; kept for later');
+        return;
+      }
+    }
+  }
+
+  async list(filter: JournalFilter = {}): Promise<JournalEntry[]> {
+    // This replica's own requests are written first, so it always lists what it has just served.
+    await this.flush();
+    const lines = await this.#link.write('the journal read', (redis) => redis.lRange(this.#keys.list, 0, this.#capacity - 1), READ_TIMEOUT_MS * 2);
+    const out: JournalEntry[] = [];
+    const limit = filter.limit ?? Infinity;
+    for (const line of lines) {
+      if (out.length >= limit) break;
+      const entry = parseLine(line);
+      if (!entry) continue;
+      if (filter.after !== undefined && entry.seq <= filter.after) break;
+      if (filter.provider !== undefined && entry.provider !== filter.provider) continue;
+      if (filter.model !== undefined && entry.model !== filter.model) continue;
+      if (filter.endpoint !== undefined && entry.endpoint !== filter.endpoint) continue;
+      if (filter.matched !== undefined && entry.matched !== filter.matched) continue;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  async size(): Promise<number> {
+    await this.flush();
+    return this.#link.write('the journal read', (redis) => redis.lLen(this.#keys.list), READ_TIMEOUT_MS * 2);
+  }
+
+  async clear(): Promise<void> {
+    this.#buffer = [];
+    await this.#link.write('the journal reset', (redis) => redis.del(this.#keys.list));
+  }
+
+  resize(capacity: number): void {
+    if (capacity === this.#capacity) return;
+    this.#capacity = capacity;
+    if (this.#buffer.length > capacity) this.#buffer.splice(0, this.#buffer.length - capacity);
+    if (this.#link.connected) {
+      void this.#link.timed(WRITE_TIMEOUT_MS, (redis) => redis.lTrim(this.#keys.list, 0, capacity - 1)).catch(() => {});
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#offUp();
+    await this.flush().catch(() => {});
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
+    for (const listener of listeners) listener.closed();
+  }
+}
+
+function serialise(record: JournalRecord): string {
+  const entry = journalEntryOf(0, record);
+  const { seq: _seq, ...rest } = entry;
+  try {
+    return JSON.stringify(rest);
+  } catch {
+    // A body nested deeper than JSON.stringify can follow: kept without it, as the listing does.
+    return JSON.stringify({ ...rest, request: { headers: rest.request.headers, body: null } });
+  }
+}
+
+function parseLine(line: string): JournalEntry | undefined {
+  const colon = line.indexOf(':');
+  try {
+    const rest = JSON.parse(line.slice(colon + 1)) as Omit<JournalEntry, 'seq'>;
+    return { seq: Number(line.slice(0, colon)), ...rest };
+  } catch {
+    return undefined;
+  }
+}

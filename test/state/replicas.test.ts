@@ -1,0 +1,137 @@
+// Three CLI replicas sharing one real Redis agree: admin changes, sequences, the journal and stored
+// Responses are the same whichever replica a request reaches (issue 13, docs/deployment.md).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { admin } from '../helpers/admin.ts';
+import { eventually } from '../helpers/poll.ts';
+import { RedisServer, redisMissing } from './support/redis.ts';
+import { ask, freshPrefix, percentile, startReplica, startReplicas, type Replica } from './support/replicas.ts';
+
+describe('three replicas sharing one Redis', { skip: redisMissing }, () => {
+  let redis: RedisServer;
+  let replicas: Replica[] = [];
+  let prefix: string;
+
+  before(async () => {
+    redis = await RedisServer.start();
+    prefix = freshPrefix();
+    replicas = await startReplicas(3, redis.url, prefix);
+  });
+
+  after(async () => {
+    await Promise.all(replicas.map((replica) => replica.cleanup()));
+    await redis?.stop();
+  });
+
+  test('a rule posted on A answers on B and C through the SDK, within the bound (50 writes, p50/p99 printed)', async () => {
+    const [a, b, c] = replicas as [Replica, Replica, Replica];
+    const delays: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const prompt = `propagate ${i}`;
+      const created = await admin(a, 'POST', '/admin/responses', { body: { id: `propagate-${i}`, prompt, response: `answer ${i}` } });
+      assert.equal(created.status, 201, created.text);
+      const acknowledged = performance.now();
+      await Promise.all(
+        [b, c].map(async (replica) => {
+          await eventually(async () => (await ask(replica, prompt)) === `answer ${i}`, { intervalMs: 2, what: `rule ${i} on ${replica.url}` });
+          delays.push(performance.now() - acknowledged);
+        }),
+      );
+    }
+    delays.sort((x, y) => x - y);
+    const p50 = percentile(delays, 50);
+    const p99 = percentile(delays, 99);
+    console.log(`# admin change propagation over ${delays.length} replica applications: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
+    // The issue's bound is 100 ms p99 on an idle machine; a loaded CI machine gets slack (this
+    // measures an SDK round trip per poll too), but a change that waits for the 1 s poll fails.
+    assert.ok(p50 < 100, `p50 ${p50} ms`);
+    assert.ok(p99 < 900, `p99 ${p99} ms`);
+  });
+
+  test('a rule deleted on C stops answering on A, B and C', async () => {
+    const [a, b, c] = replicas as [Replica, Replica, Replica];
+    assert.equal((await admin(a, 'POST', '/admin/responses', { body: { id: 'doomed', prompt: 'doomed?', response: 'still here' } })).status, 201);
+    for (const replica of replicas) await eventually(async () => (await ask(replica, 'doomed?')) === 'still here', { what: 'the rule everywhere' });
+    assert.equal((await admin(c, 'DELETE', '/admin/responses/doomed')).status, 204);
+    // C acknowledged only once Redis stored it: C itself answers the default at once.
+    assert.equal(await ask(c, 'doomed?'), "I don't know.");
+    for (const replica of [a, b]) await eventually(async () => (await ask(replica, 'doomed?')) === "I don't know.", { what: 'the deletion everywhere' });
+    for (const replica of replicas) assert.equal((await admin(replica, 'GET', '/admin/responses/doomed')).status, 404);
+  });
+
+  test('a sequence served round-robin by A, B and C advances once per call', async () => {
+    const [a] = replicas as [Replica, Replica, Replica];
+    const steps = ['one', 'two', 'three', 'four', 'five', 'six'];
+    assert.equal((await admin(a, 'POST', '/admin/responses', { body: { id: 'steps', match: { contains: 'next step' }, response: { sequence: steps, then: 'repeat_last' } } })).status, 201);
+    for (const replica of replicas) await eventually(async () => (await admin(replica, 'GET', '/admin/responses/steps')).status === 200, { what: 'the sequence rule everywhere' });
+    const answers: string[] = [];
+    for (let i = 0; i < 6; i++) answers.push(await ask(replicas[i % 3]!, 'next step'));
+    assert.deepEqual(answers, steps);
+    const progress = await admin(replicas[1]!, 'GET', '/admin/sequences');
+    assert.equal(progress.body.sequences.find((s: { ruleId: string }) => s.ruleId === 'steps').calls, 6);
+  });
+
+  test('a 429-then-success sequence gives exactly one 429 across the replicas', async () => {
+    const [a] = replicas as [Replica, Replica, Replica];
+    assert.equal((await admin(a, 'POST', '/admin/responses', { body: { id: 'flaky', match: { contains: 'flaky' }, response: { sequence: [{ error: { status: 429 } }, 'ok'] } } })).status, 201);
+    for (const replica of replicas) await eventually(async () => (await admin(replica, 'GET', '/admin/responses/flaky')).status === 200, { what: 'the rule everywhere' });
+    const statuses = await Promise.all(
+      Array.from({ length: 9 }, (_, i) =>
+        fetch(`${replicas[i % 3]!.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'flaky' }] }),
+        }).then(async (res) => (await res.arrayBuffer(), res.status)),
+      ),
+    );
+    assert.equal(statuses.filter((s) => s === 429).length, 1, `statuses: ${statuses.join(', ')}`);
+  });
+
+  test('the journal read on C lists the calls served by A and B, newest first', async () => {
+    const [a, b, c] = replicas as [Replica, Replica, Replica];
+    await ask(a, 'journal from A');
+    await ask(b, 'journal from B');
+    const listed = await eventually(
+      async () => {
+        const reply = await admin(c, 'GET', '/admin/requests?limit=50');
+        const prompts = (reply.body.requests as { prompt: string | null }[]).map((entry) => entry.prompt);
+        return prompts.includes('journal from a') && prompts.includes('journal from b') && reply.body.requests;
+      },
+      { what: 'both calls in C’s journal' },
+    );
+    const prompts = (listed as { prompt: string | null; seq: number }[]).map((entry) => entry.prompt);
+    assert.ok(prompts.indexOf('journal from b') < prompts.indexOf('journal from a'), `newest first: ${prompts.join(' | ')}`);
+    const seqs = (listed as { seq: number }[]).map((entry) => entry.seq);
+    assert.deepEqual(seqs, [...seqs].sort((x, y) => y - x), 'seq numbers decrease down the list');
+  });
+
+  test('a Responses chain hops replicas: previous_response_id minted on A resolves on B, then on C', async () => {
+    const [a, b, c] = replicas as [Replica, Replica, Replica];
+    const first = await a.openai.responses.create({ model: 'gpt-4o-mini', input: 'ping' });
+    assert.equal(first.output_text, 'pong');
+    const second = await b.openai.responses.create({ model: 'gpt-4o-mini', input: 'hop two', previous_response_id: first.id });
+    const third = await c.openai.responses.create({ model: 'gpt-4o-mini', input: 'hop three', previous_response_id: second.id });
+    // The whole conversation travelled: C counts the input tokens of all three turns.
+    assert.ok(third.usage!.input_tokens > second.usage!.input_tokens, `${third.usage!.input_tokens} > ${second.usage!.input_tokens}`);
+    const unknown = await c.openai.responses.create({ model: 'gpt-4o-mini', input: 'x', previous_response_id: 'resp_unknown' }).catch((error: unknown) => error);
+    // The real API's answer to an unknown previous_response_id: 400 "Previous response … not found".
+    assert.equal((unknown as { status?: number }).status, 400);
+  });
+
+  test('a replica started after the edits serves them from its first request', async () => {
+    const [a] = replicas as [Replica, Replica, Replica];
+    assert.equal((await admin(a, 'POST', '/admin/responses', { body: { id: 'early', prompt: 'were you there?', response: 'loaded before ready' } })).status, 201);
+    const late = await startReplica(redis.url, prefix);
+    try {
+      // No poll: the first request after 'listening' must see it.
+      assert.equal(await ask(late, 'were you there?'), 'loaded before ready');
+      const ready = await admin(late, 'GET', '/readyz');
+      assert.equal(ready.status, 200);
+      assert.equal(ready.body.state.backend.kind, 'redis');
+      assert.equal(ready.body.state.backend.connected, true);
+      assert.ok(ready.body.state.overlayVersion >= 1);
+    } finally {
+      await late.cleanup();
+    }
+  });
+});
