@@ -65,21 +65,33 @@ const OPS_PATHS = ['/healthz', '/readyz', '/metrics'];
 const DOCUMENTED: Record<ErrorFamily, ReadonlySet<number>> = {
   openai: new Set([400, 404, 413, 429]),
   anthropic: new Set([400, 404, 413, 429]),
+  gemini: new Set([400, 404, 413, 429]),
   admin: new Set([400, 401, 404, 409, 413]),
 };
 
 const routePattern = (template: string) => new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '[^/]+?')}$`);
 
+// Paths only Google's APIs use (docs/endpoints.md, Google Gemini and Vertex AI).
+const GOOGLE_PATH = /^\/(?:v1beta1?|v1alpha)\/|^\/v1\/(?:projects|publishers)\/|^\/v1\/models\/[^/]+:(?:generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/;
+
 /** Which API's error shape a request to this path gets. */
-function familyOf(path: string, headers: Record<string, string>): ErrorFamily {
+function familyOf(path: string, headers: Record<string, string>, method?: string): ErrorFamily {
   const pathname = path.split('?')[0]!;
   if (pathname === '/admin' || pathname.startsWith('/admin/')) return 'admin';
+  // A route only one provider serves with this method is that provider's (POST
+  // /v1/models/{model}:generateContent is Gemini's, though three providers GET /v1/models/{id}).
+  const lookup = method === 'HEAD' ? 'GET' : method;
+  const serving = new Set(ROUTES.filter((r) => r.method === lookup && routePattern(r.path).test(pathname)).map((r) => r.provider));
+  if (serving.size === 1) return [...serving][0]!;
   // A path one provider serves is that provider's, whatever the method; a path several serve
   // (GET /v1/models) and an unknown path go by the headers, as the providers' `claims` say.
   const owners = new Set(ROUTES.filter((r) => routePattern(r.path).test(pathname)).map((r) => r.provider));
   if (owners.size === 1) return [...owners][0]!;
-  const version = Object.entries(headers).find(([name]) => name.toLowerCase() === 'anthropic-version')?.[1];
-  return pathname.startsWith('/v1/messages') || (version !== undefined && version !== '') ? 'anthropic' : 'openai';
+  const header = (wanted: string) => Object.entries(headers).find(([name]) => name.toLowerCase() === wanted)?.[1];
+  const version = header('anthropic-version');
+  if (pathname.startsWith('/v1/messages') || (version !== undefined && version !== '')) return 'anthropic';
+  const google = GOOGLE_PATH.test(pathname) || header('x-goog-api-key') !== undefined || /[?&]key=/.test(path);
+  return google && (owners.size === 0 || owners.has('gemini')) ? 'gemini' : 'openai';
 }
 
 // --- JSON trees that can say what JSON.stringify cannot: duplicate keys, own __proto__ keys, raw text.
@@ -459,7 +471,8 @@ function checkAnswer(c: Case, res: RawResponse, family: ErrorFamily): void {
   }
   const type = res.headers['content-type'] ?? '';
   if (type.startsWith('text/event-stream')) {
-    const frames = parseSse(res.text);
+    // Gemini ends its SSE frames with CRLF pairs (API-FORMATS §11); the frames are the same.
+    const frames = parseSse(family === 'gemini' ? res.text.replaceAll('\r\n', '\n') : res.text);
     const last = frames.at(-1)!;
     const ends = STREAM_END[c.path.split('?')[0]!];
     if (ends) assert.ok(ends(last), `${what}: the stream ends with ${JSON.stringify(last).slice(0, 300)}`);
@@ -535,7 +548,7 @@ for (const strict of [false, true]) {
         await fc.assert(
           fc.asyncProperty(providerCases(route.path, route.method), async (c) => withServerErrors(server, c, async () => {
             cases++;
-            await sendAndCheck(server, c, familyOf(c.path, c.headers));
+            await sendAndCheck(server, c, familyOf(c.path, c.headers, c.method));
             assertPrototypesUntouched(prototypes);
             // The journal now holds this request: listing it must still work.
             const journal = await rawRequest(server.url, { path: '/admin/requests?limit=1', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -838,7 +851,7 @@ describe('fuzzing health, metrics and unknown paths', () => {
         const res = await send(server, c);
         const pathname = c.path.split('?')[0]!;
         if (c.method === 'GET' && OPS_PATHS.includes(pathname)) assert.equal(res.status, 200, `${c.describe} → ${res.status}`);
-        checkAnswer(c, res, familyOf(c.path, c.headers));
+        checkAnswer(c, res, familyOf(c.path, c.headers, c.method));
         assertPrototypesUntouched(prototypes);
       }),
       fuzzOptions,

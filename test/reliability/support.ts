@@ -64,7 +64,7 @@ export function rawRequest(baseUrl: string, options: RawRequest): Promise<RawRes
   });
 }
 
-export type ErrorFamily = 'openai' | 'anthropic' | 'admin';
+export type ErrorFamily = 'openai' | 'anthropic' | 'gemini' | 'admin';
 
 const isJsonType = (headers: IncomingHttpHeaders) => /^application\/json\b/.test(headers['content-type'] ?? '');
 
@@ -102,6 +102,14 @@ export function assertErrorShape(family: ErrorFamily, res: RawResponse, what: st
       assert.equal(typeof body.error.type, 'string', shown);
       assert.equal(typeof body.error.message, 'string', shown);
       assert.equal(typeof body.request_id, 'string', shown);
+      break;
+    case 'gemini':
+      // google.rpc.Status: {"error": {"code", "message", "status", "details"?}}.
+      assert.deepEqual(Object.keys(body), ['error'], shown);
+      assert.ok(Object.keys(body.error).every((k) => ['code', 'message', 'status', 'details'].includes(k)), shown);
+      assert.equal(body.error.code, res.status, shown);
+      assert.equal(typeof body.error.message, 'string', shown);
+      assert.match(body.error.status, /^[A-Z_]+$/, shown);
       break;
     case 'admin': {
       assert.deepEqual(Object.keys(body), ['error'], shown);

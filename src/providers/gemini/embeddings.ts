@@ -7,7 +7,7 @@ import { generatedEmbedding } from '../../engine/embedding.ts';
 import { countTextTokens } from '../../engine/tokens.ts';
 import { answerRoute } from '../answer-route.ts';
 import type { Parsed, ProviderDeps, ProviderRoute, RouteRequest } from '../provider.ts';
-import { invalidArgument } from './errors.ts';
+import { invalidArgument, shown } from './errors.ts';
 import { modelIdOf } from './request.ts';
 
 // The real embedding models' sizes (https://ai.google.dev/gemini-api/docs/embeddings); any other
@@ -42,7 +42,7 @@ function inputOf(request: unknown, at: string, pathModel: string): EmbedInput {
   if (!isObject(request)) throw invalidArgument(`Invalid JSON payload received. Expected an object for "${at || 'request'}".`);
   const prefix = at === '' ? '' : `${at}.`;
   if (request.model !== undefined && (typeof request.model !== 'string' || modelIdOf(request.model) !== pathModel)) {
-    throw invalidArgument(`* BatchEmbedContentsRequest.${prefix}model: The model in the request (${String(request.model)}) does not match the model in the URL (models/${pathModel}).\n`);
+    throw invalidArgument(`* BatchEmbedContentsRequest.${prefix}model: The model in the request (${shown(request.model)}) does not match the model in the URL (models/${pathModel}).\n`);
   }
   const content = request.content;
   if (content === undefined) throw invalidArgument(`* EmbedContentRequest.${prefix}content: content is not specified\n`);

@@ -8,14 +8,14 @@ import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import { streamErrorJson } from './errors.ts';
 import { geminiFinishReason } from './finish.ts';
 import type { GenerateRequest } from './request.ts';
-import { geminiCandidatesTokens, geminiPromptTokens, usageMetadata } from './usage.ts';
+import { geminiCandidatesTokens, usageMetadata } from './usage.ts';
 
 // Real response ids are 20-odd URL-safe characters (e.g. `mR8pZ-abcdEFgh0123456`).
 const responseId = () => alnum(23);
 
 /** The prompt's token figure, the same for usageMetadata and countTokens. */
-export function promptTokens(reply: Reply | undefined, request: Pick<GenerateRequest, 'body'>): number {
-  return reply?.delivery.usage?.input ?? geminiPromptTokens(request.body);
+export function promptTokens(reply: Reply | undefined, request: Pick<GenerateRequest, 'promptTokens'>): number {
+  return reply?.delivery.usage?.input ?? request.promptTokens;
 }
 
 function functionCallPart(call: Reply['toolCalls'][number]['call']): unknown {

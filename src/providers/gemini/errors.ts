@@ -63,6 +63,18 @@ export function invalidArgument(message: string): ApiError {
   return new ApiError({ status: 400, kind: 'invalid_request', message });
 }
 
+/**
+ * A request value as an error message shows it: a scalar as JSON (long strings cut), a list or an
+ * object by its kind. Never the value itself: a deeply nested one would overflow the stack.
+ */
+export function shown(value: unknown): string {
+  if (Array.isArray(value)) return 'list';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'object';
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  return JSON.stringify(value) ?? typeof value;
+}
+
 export function notFound(message: string): ApiError {
   return new ApiError({ status: 404, kind: 'not_found', message });
 }

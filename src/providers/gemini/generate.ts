@@ -9,14 +9,16 @@ import type { Parsed, ProviderRoute, RouteRequest } from '../provider.ts';
 import { renderGenerateContent, renderGenerateStream, renderGeminiStreamError, promptTokens } from './encode.ts';
 import { invalidArgument } from './errors.ts';
 import { conversationOf, modelIdOf, validateGenerateBody, type GenerateContentBody, type GenerateRequest } from './request.ts';
+import { geminiPromptTokens } from './usage.ts';
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 function parseGenerate(request: RouteRequest, endpoint: string, stream: boolean): Parsed<GenerateRequest> {
   const body = validateGenerateBody(request.body, request.strict);
   const model = modelIdOf(request.params.model!);
-  const generate: GenerateRequest = { body, model, sse: request.query.alt === 'sse', stream };
-  return { request: generate, conversation: conversationOf(body, model, endpoint, stream, request) };
+  const conversation = conversationOf(body, model, endpoint, stream, request);
+  const generate: GenerateRequest = { body, model, sse: request.query.alt === 'sse', stream, promptTokens: geminiPromptTokens(body) };
+  return { request: generate, conversation };
 }
 
 /**
@@ -59,7 +61,7 @@ export function generateRoutes(prefix: string): ProviderRoute[] {
         const model = modelIdOf(request.params.model!);
         // Matched as the generateContent request it counts: the same rule, a sequence looked at, not advanced.
         const conversation = conversationOf(body, model, generate, false, request);
-        return { request: { body, model, sse: false, stream: false }, conversation, peek: true };
+        return { request: { body, model, sse: false, stream: false, promptTokens: geminiPromptTokens(body) }, conversation, peek: true };
       },
       streams: () => false,
       renderJson: (reply: Reply | undefined, _conversation, request: GenerateRequest) => {

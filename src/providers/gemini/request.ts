@@ -3,7 +3,7 @@
 // neutral conversation.
 import type { Conversation, ConversationMessage, ToolResult } from '../../engine/conversation.ts';
 import type { RequestInfo } from '../provider.ts';
-import { invalidArgument } from './errors.ts';
+import { invalidArgument, shown } from './errors.ts';
 
 export interface Part {
   text?: string;
@@ -33,6 +33,8 @@ export interface GenerateRequest {
   /** `?alt=sse`: SSE frames; otherwise a streamed JSON array. */
   sse: boolean;
   stream: boolean;
+  /** The estimated promptTokenCount, counted while parsing (a body too deep to count is a 400). */
+  promptTokens: number;
 }
 
 // Every field of GenerateContentRequest (https://ai.google.dev/api/generate-content#request-body);
@@ -51,34 +53,28 @@ export function modelIdOf(raw: string): string {
   return raw.replace(/^(?:.*\/)?models\//, '');
 }
 
-function typeName(value: unknown): string {
-  if (Array.isArray(value)) return 'list';
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'object' : JSON.stringify(value);
-}
-
 function checkContent(content: unknown, at: string, isSystem: boolean): void {
   if (!isObject(content)) {
-    throw invalidArgument(`Invalid JSON payload received. Expected an object for "${at}", got ${typeName(content)}.`);
+    throw invalidArgument(`Invalid JSON payload received. Expected an object for "${at}", got ${shown(content)}.`);
   }
   const { role, parts } = content;
   if (role !== undefined && (typeof role !== 'string' || (!isSystem && role !== '' && !ROLES.includes(role)))) {
     throw invalidArgument('Please use a valid role: user, model.');
   }
   if (parts === undefined) throw invalidArgument(`* GenerateContentRequest.${at}.parts: contents.parts must not be empty.\n`);
-  if (!Array.isArray(parts)) throw invalidArgument(`Invalid value at '${at}.parts' (type.googleapis.com/google.ai.generativelanguage.v1beta.Part), ${typeName(parts)}`);
+  if (!Array.isArray(parts)) throw invalidArgument(`Invalid value at '${at}.parts' (type.googleapis.com/google.ai.generativelanguage.v1beta.Part), ${shown(parts)}`);
   if (parts.length === 0) throw invalidArgument(`* GenerateContentRequest.${at}.parts: contents.parts must not be empty.\n`);
   parts.forEach((part, index) => {
     const where = `${at}.parts[${index}]`;
-    if (!isObject(part)) throw invalidArgument(`Invalid JSON payload received. Expected an object for "${where}", got ${typeName(part)}.`);
-    if (part.text !== undefined && typeof part.text !== 'string') throw invalidArgument(`Invalid value at '${where}.text' (TYPE_STRING), ${JSON.stringify(part.text)}`);
+    if (!isObject(part)) throw invalidArgument(`Invalid JSON payload received. Expected an object for "${where}", got ${shown(part)}.`);
+    if (part.text !== undefined && typeof part.text !== 'string') throw invalidArgument(`Invalid value at '${where}.text' (TYPE_STRING), ${shown(part.text)}`);
     if (!PART_DATA.some((key) => part[key] !== undefined)) {
       throw invalidArgument(`* GenerateContentRequest.${where}.data: required oneof field 'data' must have one initialized field\n`);
     }
     for (const key of ['functionCall', 'functionResponse'] as const) {
       const value = part[key];
       if (value === undefined) continue;
-      if (!isObject(value)) throw invalidArgument(`Invalid JSON payload received. Expected an object for "${where}.${key}", got ${typeName(value)}.`);
+      if (!isObject(value)) throw invalidArgument(`Invalid JSON payload received. Expected an object for "${where}.${key}", got ${shown(value)}.`);
       if (typeof value.name !== 'string' || value.name === '') throw invalidArgument(`* GenerateContentRequest.${where}.${key}.name: Name cannot be empty.\n`);
     }
     if (part.inlineData !== undefined && (!isObject(part.inlineData) || typeof part.inlineData.mimeType !== 'string' || typeof part.inlineData.data !== 'string')) {
@@ -89,24 +85,24 @@ function checkContent(content: unknown, at: string, isSystem: boolean): void {
 
 /** Throws INVALID_ARGUMENT for what the real API refuses; returns the body typed. */
 export function validateGenerateBody(body: unknown, strict: boolean, name = 'GenerateContentRequest'): GenerateContentBody {
-  if (!isObject(body)) throw invalidArgument(`Invalid JSON payload received. Expected an object, got ${typeName(body)}.`);
+  if (!isObject(body)) throw invalidArgument(`Invalid JSON payload received. Expected an object, got ${shown(body)}.`);
   if (strict) {
     const unknown = Object.keys(body).find((key) => !FIELDS.has(key));
     if (unknown !== undefined) throw invalidArgument(`Invalid JSON payload received. Unknown name "${unknown}": Cannot find field.`);
   }
   const { contents, systemInstruction, tools, generationConfig } = body;
   if (contents === undefined || (Array.isArray(contents) && contents.length === 0)) throw invalidArgument(`* ${name}.contents: contents is not specified\n`);
-  if (!Array.isArray(contents)) throw invalidArgument(`Invalid value at 'contents' (type.googleapis.com/google.ai.generativelanguage.v1beta.Content), ${typeName(contents)}`);
+  if (!Array.isArray(contents)) throw invalidArgument(`Invalid value at 'contents' (type.googleapis.com/google.ai.generativelanguage.v1beta.Content), ${shown(contents)}`);
   contents.forEach((content, index) => checkContent(content, `contents[${index}]`, false));
   // @google/genai turns a string system instruction into a Content; a raw string is accepted too.
   if (systemInstruction !== undefined && typeof systemInstruction !== 'string') checkContent(systemInstruction, 'system_instruction', true);
   if (tools !== undefined) {
-    if (!Array.isArray(tools)) throw invalidArgument(`Invalid value at 'tools' (type.googleapis.com/google.ai.generativelanguage.v1beta.Tool), ${typeName(tools)}`);
+    if (!Array.isArray(tools)) throw invalidArgument(`Invalid value at 'tools' (type.googleapis.com/google.ai.generativelanguage.v1beta.Tool), ${shown(tools)}`);
     tools.forEach((tool, index) => {
-      if (!isObject(tool)) throw invalidArgument(`Invalid JSON payload received. Expected an object for "tools[${index}]", got ${typeName(tool)}.`);
+      if (!isObject(tool)) throw invalidArgument(`Invalid JSON payload received. Expected an object for "tools[${index}]", got ${shown(tool)}.`);
       const declarations = tool.functionDeclarations ?? tool.function_declarations;
       if (declarations === undefined) return;
-      if (!Array.isArray(declarations)) throw invalidArgument(`Invalid value at 'tools[${index}].function_declarations' (type.googleapis.com/google.ai.generativelanguage.v1beta.FunctionDeclaration), ${typeName(declarations)}`);
+      if (!Array.isArray(declarations)) throw invalidArgument(`Invalid value at 'tools[${index}].function_declarations' (type.googleapis.com/google.ai.generativelanguage.v1beta.FunctionDeclaration), ${shown(declarations)}`);
       declarations.forEach((declaration, j) => {
         if (!isObject(declaration) || typeof declaration.name !== 'string' || declaration.name === '') {
           throw invalidArgument(`* GenerateContentRequest.tools[${index}].function_declarations[${j}].name: [FIELD_INVALID] Invalid function name. Must start with a letter or an underscore. Must be a-z, A-Z, 0-9, or contain underscores, dots, colons and dashes, with a maximum length of 128.\n`);
@@ -119,11 +115,11 @@ export function validateGenerateBody(body: unknown, strict: boolean, name = 'Gen
 }
 
 function checkGenerationConfig(config: unknown): void {
-  if (!isObject(config)) throw invalidArgument(`Invalid JSON payload received. Expected an object for "generation_config", got ${typeName(config)}.`);
+  if (!isObject(config)) throw invalidArgument(`Invalid JSON payload received. Expected an object for "generation_config", got ${shown(config)}.`);
   const number = (key: string, min: number, max: number) => {
     const value = config[key];
     if (value === undefined || value === null) return;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidArgument(`Invalid value at 'generation_config.${snake(key)}' (TYPE_FLOAT), ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidArgument(`Invalid value at 'generation_config.${snake(key)}' (TYPE_FLOAT), ${shown(value)}`);
     if (value < min || value > max) throw invalidArgument(`* GenerateContentRequest.generation_config.${snake(key)}: must be in the range [${min}, ${max}].\n`);
   };
   number('temperature', 0, 2);
@@ -131,7 +127,7 @@ function checkGenerationConfig(config: unknown): void {
   const integer = (key: string, min: number) => {
     const value = config[key];
     if (value === undefined || value === null) return;
-    if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidArgument(`Invalid value at 'generation_config.${snake(key)}' (TYPE_INT32), ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidArgument(`Invalid value at 'generation_config.${snake(key)}' (TYPE_INT32), ${shown(value)}`);
     if (value < min) throw invalidArgument(`* GenerateContentRequest.generation_config.${snake(key)}: must be at least ${min}.\n`);
   };
   integer('maxOutputTokens', 1);
@@ -161,11 +157,23 @@ function textOf(content: Content | string | undefined): string {
 const isFunctionResponse = (part: Part) => part.functionResponse !== undefined;
 const onlyFunctionResponses = (content: Content) => content.parts.length > 0 && content.parts.every(isFunctionResponse);
 
+/**
+ * JSON text of a request value. A value nested too deeply for JSON.stringify (a RangeError) is the
+ * client's fault, as the proto parser's nesting limit makes it on the real API.
+ */
+export function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    throw invalidArgument('Invalid JSON payload received. Too deep nesting.');
+  }
+}
+
 /** What a function result says, as text: the AI SDK's `{name, content}`, else the response object as JSON. */
 function resultText(response: Record<string, unknown> | undefined): string {
   if (!response) return '';
   for (const key of ['content', 'output', 'result']) if (typeof response[key] === 'string') return response[key];
-  return JSON.stringify(response);
+  return jsonText(response);
 }
 
 function lastToolResult(contents: readonly Content[]): ToolResult | undefined {

@@ -3,7 +3,7 @@
 // `countTokens` always equals the `promptTokenCount` of the same request.
 import { toolTokens, type Reply } from '../../engine/reply-plan.ts';
 import { countTextTokens } from '../../engine/tokens.ts';
-import type { Content, GenerateContentBody } from './request.ts';
+import { jsonText, type Content, type GenerateContentBody } from './request.ts';
 
 /** An image costs 258 tokens (https://ai.google.dev/gemini-api/docs/tokens#multimodal-tokens); other media alike here. */
 export const MEDIA_PART_TOKENS = 258;
@@ -14,8 +14,8 @@ function contentTokens(content: Content | string | undefined): number {
   let total = 0;
   for (const part of content.parts) {
     if (typeof part.text === 'string') total += countTextTokens(part.text);
-    if (part.functionCall) total += countTextTokens(part.functionCall.name ?? '') + countTextTokens(JSON.stringify(part.functionCall.args ?? {}));
-    if (part.functionResponse) total += countTextTokens(part.functionResponse.name ?? '') + countTextTokens(JSON.stringify(part.functionResponse.response ?? {}));
+    if (part.functionCall) total += countTextTokens(part.functionCall.name ?? '') + countTextTokens(jsonText(part.functionCall.args ?? {}));
+    if (part.functionResponse) total += countTextTokens(part.functionResponse.name ?? '') + countTextTokens(jsonText(part.functionResponse.response ?? {}));
     if (part.inlineData !== undefined || part.fileData !== undefined) total += MEDIA_PART_TOKENS;
   }
   return total;
@@ -25,7 +25,7 @@ function contentTokens(content: Content | string | undefined): number {
 export function geminiPromptTokens(body: Pick<GenerateContentBody, 'contents' | 'systemInstruction' | 'tools'>): number {
   let total = contentTokens(body.systemInstruction);
   for (const content of body.contents) total += contentTokens(content);
-  if (body.tools && body.tools.length > 0) total += countTextTokens(JSON.stringify(body.tools));
+  if (body.tools && body.tools.length > 0) total += countTextTokens(jsonText(body.tools));
   return Math.max(total, 1);
 }
 
