@@ -158,6 +158,17 @@ describe('errors in Google shape', () => {
     });
   }
 
+  test('function args nested deeper than JSON.stringify can go are a 400, streamed or not', async () => {
+    const depth = 100_000;
+    const args = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const body = `{"contents":[{"role":"model","parts":[{"functionCall":{"name":"f","args":${args}}}]},{"role":"user","parts":[{"text":"hello"}]}]}`;
+    for (const path of [`/v1beta/models/${MODEL}:generateContent`, `/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`, `/v1beta/models/${MODEL}:countTokens`]) {
+      const response = await post(url(path), body);
+      assert.equal(response.status, 400, path);
+      assert.deepEqual(await response.json(), { error: { code: 400, message: 'Invalid JSON payload received. Too deep nesting.', status: 'INVALID_ARGUMENT' } });
+    }
+  });
+
   test('a body that is not JSON is a 400 INVALID_ARGUMENT with Google words', async () => {
     const response = await post(url(`/v1beta/models/${MODEL}:generateContent`), '{"contents": [', { 'x-goog-api-key': 'k' });
     assert.equal(response.status, 400);
