@@ -1,8 +1,9 @@
 // Three CLI replicas sharing one real Redis agree: admin changes, sequences, the journal and stored
-// Responses are the same whichever replica a request reaches (issue 13, docs/deployment.md).
+// Responses are the same whichever replica a request reaches, and concurrent admin writes end in
+// one serial order, the same on every replica (issue 13, docs/deployment.md).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { admin } from '../helpers/admin.ts';
+import { admin, listRules } from '../helpers/admin.ts';
 import { eventually } from '../helpers/poll.ts';
 import { RedisServer, redisMissing } from './support/redis.ts';
 import { ask, freshPrefix, percentile, startReplica, startReplicas, type Replica } from './support/replicas.ts';
@@ -133,5 +134,79 @@ describe('three replicas sharing one Redis', { skip: redisMissing }, () => {
     } finally {
       await late.cleanup();
     }
+  });
+
+  // Concurrency: eight writers on the three replicas at once, against one id and against many.
+  const WRITERS = 8;
+  const replicaOf = (writer: number) => replicas[writer % replicas.length]!;
+  const version = async (replica: Replica) => (await admin(replica, 'GET', '/readyz')).body.state.overlayVersion as number;
+
+  /** Waits until every replica serves the same overlay version, and returns it. */
+  async function settled(): Promise<number> {
+    return eventually(
+      async () => {
+        const versions = await Promise.all(replicas.map(version));
+        return versions.every((v) => v === versions[0]) ? versions[0]! : 0;
+      },
+      { what: 'every replica at one overlay version' },
+    );
+  }
+
+  test('eight writers replacing one id: every write acknowledged, versions count them all, and every replica ends on the last one', async () => {
+    assert.equal((await admin(replicas[0]!, 'POST', '/admin/responses', { body: { id: 'contested', prompt: 'contested?', response: 'initial' } })).status, 201);
+    const start = await settled();
+    const rounds = 5;
+    const written = new Set<string>();
+    await Promise.all(
+      Array.from({ length: WRITERS }, async (_, writer) => {
+        for (let round = 0; round < rounds; round++) {
+          const text = `writer ${writer} round ${round}`;
+          written.add(text);
+          const reply = await admin(replicaOf(writer + round), 'PUT', '/admin/responses/contested', { body: { prompt: 'contested?', response: text } });
+          assert.equal(reply.status, 200, reply.text);
+        }
+      }),
+    );
+    // One serial order: each acknowledged write made exactly one new version.
+    const end = await settled();
+    assert.equal(end - start, WRITERS * rounds);
+    const answers = await Promise.all(replicas.map((replica) => ask(replica, 'contested?')));
+    assert.ok(written.has(answers[0]!), `${answers[0]}`);
+    assert.deepEqual(answers, [answers[0], answers[0], answers[0]]);
+  });
+
+  test('eight writers creating the same new id at once: exactly one wins, the same on every replica', async () => {
+    const replies = await Promise.all(
+      Array.from({ length: WRITERS }, (_, writer) => admin(replicaOf(writer), 'POST', '/admin/responses', { body: { id: 'first-come', prompt: 'who won?', response: `writer ${writer}` } })),
+    );
+    const statuses = replies.map((reply) => reply.status);
+    assert.equal(statuses.filter((s) => s === 201).length, 1, `statuses: ${statuses.join(', ')}`);
+    assert.equal(statuses.filter((s) => s === 409).length, WRITERS - 1, `statuses: ${statuses.join(', ')}`);
+    const winner = `writer ${statuses.indexOf(201)}`;
+    for (const replica of replicas) await eventually(async () => (await ask(replica, 'who won?')) === winner, { what: `${winner} on ${replica.url}` });
+  });
+
+  test('eight writers creating and deleting many ids: every replica lists the same rules, in the same order', async () => {
+    const perWriter = 6;
+    await Promise.all(
+      Array.from({ length: WRITERS }, async (_, writer) => {
+        for (let i = 0; i < perWriter; i++) {
+          const reply = await admin(replicaOf(writer + i), 'POST', '/admin/responses', { body: { id: `w${writer}-${i}`, prompt: `many ${writer} ${i}`, response: `r${writer}-${i}` } });
+          assert.equal(reply.status, 201, reply.text);
+        }
+        // Deleted on another replica than the one that created it.
+        for (let i = 0; i < perWriter; i += 2) {
+          const reply = await admin(replicaOf(writer + i + 1), 'DELETE', `/admin/responses/w${writer}-${i}`);
+          assert.equal(reply.status, 204, reply.text);
+        }
+      }),
+    );
+    await settled();
+    const listings = await Promise.all(replicas.map((replica) => listRules(replica)));
+    const ids = listings[0]!.filter((rule) => /^w\d+-\d+$/.test(rule.id)).map((rule) => rule.id);
+    const expected = Array.from({ length: WRITERS }, (_, writer) => Array.from({ length: perWriter / 2 }, (_, k) => `w${writer}-${2 * k + 1}`)).flat();
+    assert.deepEqual([...ids].sort(), [...expected].sort());
+    assert.deepEqual(listings[1], listings[0]);
+    assert.deepEqual(listings[2], listings[0]);
   });
 });
