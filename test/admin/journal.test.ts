@@ -261,7 +261,7 @@ test('the journal keeps exactly its configured number of requests, the newest on
   }
 });
 
-test('the journal at its bound of 1000 requests with 4 KB bodies holds a bounded amount of memory per entry, and does not grow past it', { timeout: 120_000 }, async () => {
+test('the journal at its bound of 1000 requests with 4 KB bodies holds a bounded amount of memory per entry, and does not grow past it', { timeout: 300_000 }, async () => {
   // A real gc before each reading (test/helpers/gc.ts), so the figures are firm enough to assert on.
   const heap = () => {
     collectGarbage();
