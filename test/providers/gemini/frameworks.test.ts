@@ -9,7 +9,7 @@ import { ChatGoogleGenerativeAI } from '@langchain/google-genai';
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type AIMessageChunk } from '@langchain/core/messages';
 import { rejectionOf } from '../../helpers/deadline.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
-import { CONFIG, FIXED_USAGE_TEXT, HELLO, MODEL, OVERLOADED_MESSAGE, RATE_LIMIT_MESSAGE, recordingFetch, SKY, WEATHER_ARGS, WEATHER_FINAL, type SentRequest } from './support.ts';
+import { CONFIG, FIXED_USAGE_TEXT, HELLO, MODEL, OVERLOADED_MESSAGE, RATE_LIMIT_MESSAGE, recordingFetch, RETRIED, SKY, WEATHER_ARGS, WEATHER_FINAL, type SentRequest } from './support.ts';
 
 let server: TestServer;
 let google: ReturnType<typeof createGoogleGenerativeAI>;
@@ -108,6 +108,13 @@ describe('@ai-sdk/google', () => {
     assert.equal(error.message, RATE_LIMIT_MESSAGE);
     assert.equal(error.isRetryable, true);
     assert.equal(error.responseHeaders?.['retry-after'], '7');
+  });
+
+  test('with retries on, the AI SDK retries a 429 that carries retry-after and gets the next step of the sequence', async () => {
+    const started = sent.length;
+    const result = await generateText({ model: google(MODEL), prompt: 'retry once, please', maxRetries: 2 });
+    assert.equal(result.text, RETRIED);
+    assert.equal(sent.length - started, 2);
   });
 
   test('a mid-stream fault ends streamText with an error part', async () => {

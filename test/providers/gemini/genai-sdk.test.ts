@@ -8,7 +8,7 @@ import { ApiError, GoogleGenAI, type Content, type GenerateContentResponse } fro
 import { rejectionOf, withDeadline } from '../../helpers/deadline.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import {
-  CONFIG, FAULT_TEXT, FIXED_USAGE_TEXT, HELLO, MODEL, RATE_LIMIT_MESSAGE, recordingFetch, SKY, UNKNOWN, WEATHER_ARGS, WEATHER_FINAL, type SentRequest,
+  CONFIG, FAULT_TEXT, FIXED_USAGE_TEXT, HELLO, MODEL, RATE_LIMIT_MESSAGE, recordingFetch, RETRIED, SKY, UNKNOWN, WEATHER_ARGS, WEATHER_FINAL, type SentRequest,
 } from './support.ts';
 
 let server: TestServer;
@@ -159,6 +159,12 @@ describe('@google/genai, Gemini API key mode', () => {
     assert.equal(body.error.status, 'RESOURCE_EXHAUSTED');
     assert.equal(body.error.message, RATE_LIMIT_MESSAGE);
     assert.equal(body.error.details.find((d) => d['@type'] === 'type.googleapis.com/google.rpc.RetryInfo')?.retryDelay, '7s');
+  });
+
+  test('with httpOptions.retryOptions the SDK retries a 429 and gets the next step of the sequence', async () => {
+    const retrying = new GoogleGenAI({ apiKey: 'gemini-test-key', httpOptions: { baseUrl: server.url, retryOptions: { attempts: 3, initialDelay: 0.01, maxDelay: 0.05 } } });
+    const response = await withDeadline(retrying.models.generateContent({ model: MODEL, contents: 'retry once, please' }), 30_000, 'the retried call');
+    assert.equal(response.text, RETRIED);
   });
 
   test('a rule error on a stream request is an ApiError before any chunk', async () => {

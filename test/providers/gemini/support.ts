@@ -10,6 +10,7 @@ export const FIXED_USAGE_TEXT = 'Counted by the rule, not by the tokenizer.';
 export const FAULT_TEXT = 'This answer breaks after two of its words have been sent.';
 export const RATE_LIMIT_MESSAGE = 'Resource has been exhausted (e.g. check quota).';
 export const OVERLOADED_MESSAGE = 'The model is overloaded. Please try again later.';
+export const RETRIED = 'Answered on the retry.';
 
 export const CONFIG = `responses:
   "what colour is the sky?": ${JSON.stringify(SKY)}
@@ -39,6 +40,12 @@ rules:
   - id: fault
     match: { contains: "break the stream" }
     response: { text: ${JSON.stringify(FAULT_TEXT)}, chunking: word, fault: { fail_after_chunks: 2, message: "Stream broke on purpose." } }
+  - id: retry-once
+    match: { contains: "retry once" }
+    response:
+      sequence:
+        - { error: { status: 429, retry_after: 0.05 } }
+        - ${JSON.stringify(RETRIED)}
 defaults:
   unknown_response: ${JSON.stringify(UNKNOWN)}
 `;
