@@ -3,7 +3,7 @@ import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 
 export type { Logger };
 
 // Credentials never reach a log line, whichever object they travel in.
-export const REDACTED_HEADERS = ['authorization', 'x-api-key', 'cookie', 'set-cookie', 'proxy-authorization'];
+export const REDACTED_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key', 'cookie', 'set-cookie', 'proxy-authorization'];
 const REDACT_PATHS = REDACTED_HEADERS.flatMap((h) => [`headers["${h}"]`, `req.headers["${h}"]`, `request.headers["${h}"]`]);
 
 export function createLogger(level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {

@@ -13,7 +13,7 @@ import { CONFIG, FAULT_TEXT, MODEL, SKY } from './support.ts';
 const PACED = 'Five words arrive slowly.';
 const WIRE_CONFIG = CONFIG.replace('defaults:', `  - id: paced
     match: { contains: "pace it" }
-    response: { text: ${JSON.stringify(PACED)}, chunking: word, latency: { chunk_delay_ms: 150 } }
+    response: { text: ${JSON.stringify(PACED)}, chunking: word, latency: { chunk_delay_ms: 400 } }
   - id: fault-at-once
     match: { contains: "fail at once" }
     response: { text: "never sent", fault: { fail_after_chunks: 0, message: "Failed before the first chunk." } }
@@ -257,12 +257,16 @@ describe('routing, journal and the default config', () => {
     assert.equal(one.name, `models/${MODEL}`);
   });
 
-  test('x-mockllm-match names the rule; the journal records the provider, endpoint and model; metrics carry the gemini label', async () => {
-    const response = await post(url(`/v1beta/models/${MODEL}:generateContent`), generate("what's the weather in Paris?"));
+  test('x-mockllm-match names the rule; the journal records the provider, endpoint and model, the API key redacted; metrics carry the gemini label', async () => {
+    const response = await post(url(`/v1beta/models/${MODEL}:generateContent`), generate("what's the weather in Paris?"), { 'x-goog-api-key': 'AIza-secret-key' });
     assert.equal(response.headers.get('x-mockllm-match'), 'weather-call');
-    const journal = (await (await fetch(url('/admin/requests?provider=gemini&limit=1'))).json()) as { requests?: { provider: string; endpoint: string; model: string; ruleId: string }[] };
+    const listed = await (await fetch(url('/admin/requests?provider=gemini&limit=1'))).text();
+    assert.ok(!listed.includes('AIza-secret-key'), 'the Google API key is shown in the journal');
+    const journal = JSON.parse(listed) as { requests?: { provider: string; endpoint: string; model: string; ruleId: string; request: { headers: Record<string, string> } }[] };
     const entry = journal.requests?.[0];
-    assert.ok(entry, JSON.stringify(journal).slice(0, 300));
+    assert.ok(entry, listed.slice(0, 300));
+    assert.equal(entry.request.headers['x-goog-api-key'], '[REDACTED]');
+    assert.ok(!server.logText().includes('AIza-secret-key'), 'the Google API key reached a log line');
     assert.deepEqual([entry.provider, entry.endpoint, entry.model, entry.ruleId], ['gemini', '/v1beta/models/{model}:generateContent', MODEL, 'weather-call']);
     const metrics = await (await fetch(url('/metrics'))).text();
     assert.match(metrics, /^mockllm_responses_total\{provider="gemini",endpoint="\/v1beta\/models\/\{model\}:generateContent",matched="true"\} [1-9]/m);
