@@ -119,6 +119,8 @@ const SCENARIOS: Record<string, Record<string, unknown>> = {
   serviceMonitor: { metrics: { serviceMonitor: { enabled: true, interval: '15s', scrapeTimeout: '5s', labels: { release: 'kube-prometheus-stack' } } } },
   rollout: { config: { reloadStrategy: 'rollout' } },
   replicas: { replicaCount: 3 },
+  redis: { replicaCount: 3, redis: { enabled: true } },
+  externalRedis: { redis: { existingSecret: 'team-redis', secretKey: 'url', prefix: 'ci-mock:' }, autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 60 } },
   settings: {
     settings: { match: 'exact', strict: true },
     responses: { 'only question': 'only answer' },

@@ -73,3 +73,27 @@ set in values replaces its own, and the result is written out again (which drops
 {{- .Files.Get "files/responses.yml" | trimSuffix "\n" }}
 {{- end }}
 {{- end }}
+
+{{/* The bundled Redis: its name, and labels that the mockllm Service's selector never matches. */}}
+{{- define "mockllm.redisName" -}}
+{{- printf "%s-redis" (include "mockllm.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "mockllm.redisSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-redis" (include "mockllm.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "mockllm.redisLabels" -}}
+helm.sh/chart: {{ include "mockllm.chart" . }}
+{{ include "mockllm.redisSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.redis.image.tag | toString | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/component: state
+app.kubernetes.io/part-of: mockllm
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* "true" when the pods share their state through a Redis (bundled or external), else empty. */}}
+{{- define "mockllm.redisEnabled" -}}
+{{- if or .Values.redis.enabled .Values.redis.url .Values.redis.existingSecret }}true{{ end }}
+{{- end }}

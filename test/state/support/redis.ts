@@ -38,14 +38,18 @@ export class RedisServer {
   readonly dir: string;
   #child: ChildProcess | undefined;
 
-  private constructor(port: number, dir: string) {
+  readonly #extraArgs: readonly string[];
+
+  private constructor(port: number, dir: string, extraArgs: readonly string[]) {
     this.port = port;
     this.dir = dir;
+    this.#extraArgs = extraArgs;
   }
 
-  static async start(): Promise<RedisServer> {
+  /** `extraArgs` come after the defaults, so they win (redis-server takes the last of a directive). */
+  static async start(extraArgs: readonly string[] = []): Promise<RedisServer> {
     const dir = await mkdtemp(join(tmpdir(), 'mockllm-redis-'));
-    const redis = new RedisServer(await freePort(), dir);
+    const redis = new RedisServer(await freePort(), dir, extraArgs);
     await redis.startProcess();
     return redis;
   }
@@ -60,7 +64,8 @@ export class RedisServer {
 
   /** Starts (or restarts, empty) the server on the same port. */
   async startProcess(): Promise<void> {
-    const child = spawn(SERVER!, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--protected-mode', 'no'], {
+    const child = spawn(SERVER!, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--protected-mode', 'no', ...this.#extraArgs], {
+      cwd: this.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
