@@ -198,7 +198,8 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
   ctx.respond = false;
   // The mock's own x-mockllm-* headers win over an upstream's (which may be another mockllm).
   ctx.res.writeHead(response.status, { ...answeredHeaders(response.headers), ...(ctx.response.headers as Record<string, string>) });
-  ctx.res.flushHeaders();
+  // The status and headers go out at once, before the first byte of the body (HTTP/1.1; an HTTP/2 response sends them on its first write).
+  (ctx.res as { flushHeaders?: () => void }).flushHeaders?.();
 
   const recording = f.recorder !== undefined && (response.status < 400 || f.recordErrors);
   const splitter = recording ? splitterFor(response.headers.get('content-type') ?? undefined) : undefined;
