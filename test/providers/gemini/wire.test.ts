@@ -272,12 +272,12 @@ describe('routing, journal and the default config', () => {
     assert.match(metrics, /^mockllm_responses_total\{provider="gemini",endpoint="\/v1beta\/models\/\{model\}:generateContent",matched="true"\} [1-9]/m);
   });
 
-  test('a rule can be scoped to the gemini provider and one endpoint', async () => {
+  test('a rule can be scoped to the gemini provider and one endpoint, and its templates see the provider, model and prompt', async () => {
     const scoped = await startTestServer(`rules:
   - match: { provider: gemini, endpoint: "/v1beta/models/{model}:streamGenerateContent" }
     response: "streamed from v1beta"
   - match: { provider: gemini }
-    response: "any Gemini call"
+    response: "any {{provider}} call to {{model}}: {{prompt}}"
   - match: {}
     response: "someone else"
 `);
@@ -285,7 +285,7 @@ describe('routing, journal and the default config', () => {
       const stream = await (await post(`${scoped.url}/v1beta/models/${MODEL}:streamGenerateContent`, generate('x'))).json() as Element[];
       assert.equal(textOf(stream), 'streamed from v1beta');
       const whole = (await (await post(`${scoped.url}/v1/models/${MODEL}:generateContent`, generate('x'))).json()) as Element;
-      assert.equal(textOf([whole]), 'any Gemini call');
+      assert.equal(textOf([whole]), `any gemini call to ${MODEL}: x`);
       const openai = (await (await post(`${scoped.url}/v1/chat/completions`, { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })).json()) as { choices: { message: { content: string } }[] };
       assert.equal(openai.choices[0]!.message.content, 'someone else');
     } finally {
