@@ -65,6 +65,53 @@ describe('an upstream stream that breaks off', () => {
   });
 });
 
+describe('an upstream stream in progress', () => {
+  let upstream: Awaited<ReturnType<typeof fakeUpstream>>;
+  let mock: TestServer;
+  let release!: () => void;
+
+  before(async () => {
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The first frame, then nothing until the test has seen that frame at the client.
+    upstream = await fakeUpstream((res) => {
+      res.writeHead(200, { ...SSE_HEAD, 'x-upstream-own': 'kept' });
+      res.write(chunk('first '));
+      void released.then(() => {
+        res.write(chunk('second'));
+        res.end('data: [DONE]\n\n');
+      });
+    });
+    mock = await startTestServer('rules: []\n', { upstreams: { openai: upstream.url } });
+  });
+  after(async () => {
+    await mock.stop();
+    await upstream.close();
+  });
+
+  test('reaches the client frame by frame, with the upstream\'s status and headers, never buffered whole', async () => {
+    const response = await post(`${mock.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('x-upstream-own'), 'kept');
+    assert.equal(response.headers.get('x-mockllm-upstream'), upstream.url);
+    assert.equal(response.headers.get('openai-organization'), null, 'the mock\'s own provider headers are not mixed in');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('first')) {
+      const { value, done } = await withDeadline(reader.read(), 15_000, 'the first frame before the upstream sends the rest');
+      assert.equal(done, false);
+      text += value;
+    }
+    assert.equal(text, chunk('first '));
+    release();
+    for (;;) {
+      const { value, done } = await withDeadline(reader.read(), 15_000, 'the rest');
+      if (done) break;
+      text += value;
+    }
+    assert.equal(text, chunk('first ') + chunk('second') + 'data: [DONE]\n\n');
+  });
+});
+
 describe('an upstream stream that ends before its terminal event', () => {
   let upstream: Awaited<ReturnType<typeof fakeUpstream>>;
   let mock: TestServer;
