@@ -52,7 +52,9 @@ Object.defineProperty(H2Request.prototype, 'socket', {
   configurable: true,
   get(this: H2Request) {
     const stream = this.stream;
-    return new Proxy(compatSocket.call(this) as object, {
+    const socket: unknown = compatSocket.call(this);
+    if (socket === null || typeof socket !== 'object') return socket;
+    return new Proxy(socket, {
       get: (target, property) => (property === 'destroy' ? () => stream.close(constants.NGHTTP2_INTERNAL_ERROR) : Reflect.get(target, property)),
     });
   },
