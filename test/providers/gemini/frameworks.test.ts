@@ -137,13 +137,18 @@ describe('@langchain/google-genai', () => {
     assert.equal(usage.total_tokens, usage.input_tokens + usage.output_tokens);
   });
 
-  test('stream yields several chunks that join to the configured text, with usage', async () => {
+  test('stream yields several chunks that join to the configured text, their usage adding up to what invoke reports', async () => {
     const chunks: AIMessageChunk[] = [];
     for await (const chunk of await langchain().stream('what colour is the sky?')) chunks.push(chunk);
     assert.ok(chunks.length > 2, `${chunks.length} chunks`);
     assert.equal(chunks.map((c) => c.content).join(''), SKY);
     const merged = chunks.reduce((all, chunk) => all.concat(chunk));
     assert.ok((merged.usage_metadata?.output_tokens ?? 0) > 0, JSON.stringify(merged.usage_metadata));
+    // LangChain adds each chunk's increase over the last: the sum is the final usage, as invoke reports it.
+    const whole = await langchain().invoke('what colour is the sky?');
+    assert.equal(merged.usage_metadata?.input_tokens, whole.usage_metadata?.input_tokens);
+    assert.equal(merged.usage_metadata?.output_tokens, whole.usage_metadata?.output_tokens);
+    assert.equal(merged.usage_metadata?.total_tokens, whole.usage_metadata?.total_tokens);
   });
 
   test('a tool-call round trip with bindTools: a tool call, a ToolMessage, then the final text', async () => {
