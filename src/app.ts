@@ -296,7 +296,7 @@ function errorResponder(logger: Logger): Middleware {
         return;
       }
       ctx.status = error.status;
-      ctx.set(error.headers);
+      ctx.set(state.provider.errorHeaders?.(error) ?? error.headers);
       ctx.body = state.provider.errorBody(error, state.requestId);
     }
   };

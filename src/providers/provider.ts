@@ -115,6 +115,12 @@ export interface Provider {
   /** A header that carries the processing time in ms, as OpenAI's `openai-processing-ms` does. */
   timingHeader?: string;
   errorBody(error: ApiError, requestId: string): unknown;
+  /**
+   * The headers an error goes out with, when the provider has its own (Bedrock's
+   * `x-amzn-errortype`); by default the error's own (`retry-after`). Applies to every error of a
+   * request the provider owns, those raised before its route runs (a body that is not JSON) too.
+   */
+  errorHeaders?(error: ApiError): Record<string, string>;
   /** The provider's words for a request body that is not JSON. */
   malformedJsonMessage: string;
   /** The provider's words for a path it does not serve. */

@@ -2,7 +2,6 @@
 // `x-amzn-errortype` header (the SDK keeps the part before `:`) and `{"message": …}` as the body.
 // The SDK raises its typed exception (ThrottlingException, ValidationException, …) by that name.
 import { ApiError } from '../../http/errors.ts';
-import type { ProviderRoute } from '../provider.ts';
 import { exceptionFrame } from './eventstream.ts';
 
 const BY_STATUS: Record<number, string> = {
@@ -39,43 +38,16 @@ export function bedrockErrorBody(error: ApiError): unknown {
 }
 
 /**
- * The same error with Bedrock's headers: `x-amzn-errortype`, and the retry hint in
- * `x-amz-retry-after` (milliseconds), which the SDK's standard retry strategy reads beside
- * `retry-after` (seconds).
+ * Bedrock's error headers: `x-amzn-errortype`, and the retry hint in `x-amz-retry-after`
+ * (milliseconds), which the SDK's standard retry strategy reads beside `retry-after` (seconds).
  */
-export function withBedrockHeaders(error: ApiError): ApiError {
+export function bedrockErrorHeaders(error: ApiError): Record<string, string> {
   // The SDK reads the first of the two hints it finds, so the precise one (ms) goes first.
   const { 'retry-after-ms': retryAfterMs, ...rest } = error.headers;
-  const headers: Record<string, string> = {
+  return {
     ...(retryAfterMs !== undefined && { 'x-amz-retry-after': retryAfterMs }),
     ...rest,
     'x-amzn-errortype': `${exceptionName(error)}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
-  };
-  return new ApiError({
-    status: error.status,
-    kind: error.kind,
-    message: error.message,
-    param: error.param,
-    code: error.code,
-    ...(error.type !== undefined && { type: error.type }),
-    headers,
-  });
-}
-
-/**
- * A route whose errors carry Bedrock's headers. Errors raised before a route runs (a body that is
- * not JSON) get the body shape only: the provider seam has no hook for error headers.
- */
-export function withErrorHeaders(route: ProviderRoute): ProviderRoute {
-  return {
-    ...route,
-    async handle(ctx, request, deps) {
-      try {
-        await route.handle(ctx, request, deps);
-      } catch (error) {
-        throw error instanceof ApiError ? withBedrockHeaders(error) : error;
-      }
-    },
   };
 }
 

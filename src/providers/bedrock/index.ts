@@ -14,7 +14,7 @@ import { modelsRoutes } from '../models.ts';
 import type { Parsed, Provider, ProviderDeps, ProviderRoute, RouteRequest } from '../provider.ts';
 import { renderConverse, renderConverseStream } from './converse-encode.ts';
 import { converseConversation, validateConverse, type ConverseRequest } from './converse-request.ts';
-import { bedrockErrorBody, bedrockStreamError, validation, withErrorHeaders } from './errors.ts';
+import { bedrockErrorBody, bedrockErrorHeaders, bedrockStreamError, validation } from './errors.ts';
 import { invokeConversation, isAnthropicModel, renderInvoke, renderInvokeStream, validateInvoke, type InvokeRequest } from './invoke.ts';
 import { BEDROCK_MODELS, bedrockModelById, bedrockModelsPage, ownsBedrockModel } from './models.ts';
 import { bedrockInputTokens } from './usage.ts';
@@ -142,7 +142,7 @@ const routes: ProviderRoute[] = [
   ...modelsRoutes(bedrockModelsPage, bedrockModelById, '/foundation-models'),
   unknownOperation('POST'),
   unknownOperation('GET'),
-].map(withErrorHeaders);
+];
 
 // SigV4's credential scope names the service: `…/us-east-1/bedrock/aws4_request`.
 const SIGNED_FOR_BEDROCK = /^AWS4-HMAC-SHA256 .*\/bedrock\/aws4_request/;
@@ -156,6 +156,7 @@ export const bedrock: Provider = {
   newRequestId: () => randomUUID(),
   responseHeaders: (requestId) => ({ 'x-amzn-requestid': requestId }),
   errorBody: bedrockErrorBody,
+  errorHeaders: bedrockErrorHeaders,
   malformedJsonMessage: 'Malformed input request: the request body is not valid JSON, please reformat your input and try again.',
   unknownRouteMessage: () => 'The requested operation is not recognized by the service.',
 };
