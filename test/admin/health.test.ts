@@ -14,6 +14,8 @@ interface Health {
   uptimeSeconds: number;
   config: { path: string; hash: string; loadedAt: string; lastReloadAt: string | null; lastReloadError: string | null };
   entries: { file: number; admin: number };
+  /** Where shared state lives (memory, or Redis with its connection) and the overlay's version. */
+  state: { backend: { kind: string; [key: string]: unknown }; overlayVersion: number };
 }
 
 const CONFIG = yamlConfig({ responses: { 'what colour is the sky?': 'Blue.', 'what is 2+2?': '4.' } });
