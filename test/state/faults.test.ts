@@ -104,6 +104,10 @@ describe('Redis faults under three replicas', { skip: redisMissing }, () => {
 
   test('Redis killed under load: no provider request fails, admin writes answer 503, readiness stays 200 (degraded); restarted empty, the overlay is restored', async () => {
     const [a, b, c] = replicas as [Replica, Replica, Replica];
+    const steps = await admin(a, 'POST', '/admin/responses', { body: { id: 'outage-steps', match: { contains: 'outage step' }, response: { sequence: ['s1', 's2', 's3', 's4'], then: 'repeat_last' } } });
+    assert.equal(steps.status, 201, steps.text);
+    for (const replica of replicas) await eventually(async () => (await admin(replica, 'GET', '/admin/responses/outage-steps')).status === 200, { what: 'the sequence rule everywhere' });
+    await eventually(async () => new Set(await Promise.all(replicas.map(async (replica) => (await readyz(replica)).state.overlayVersion))).size === 1, { what: 'one overlay version everywhere' });
     const versionBefore = (await readyz(a)).state.overlayVersion as number;
     assert.equal(redis.cli('GET', `${prefix}overlay:version`), String(versionBefore));
     const traffic = load(replicas, 'survive?');
@@ -123,6 +127,11 @@ describe('Redis faults under three replicas', { skip: redisMissing }, () => {
       assert.match(refused.body.error.message, /unreachable.*nothing changed/);
       assert.equal((await admin(c, 'GET', '/admin/responses/while-down')).status, 404);
       assert.ok(c.logs.some((line) => typeof line.msg === 'string' && line.msg.startsWith('Redis is unreachable')), 'the replica logged that Redis is down');
+      // Sequence steps go on, counted in the replica, and it says so.
+      assert.equal(await ask(a, 'outage step'), 's1');
+      assert.equal(await ask(a, 'outage step'), 's2');
+      assert.equal((await readyz(a)).state.backend.countingLocally, true);
+      assert.ok(a.logs.some((line) => typeof line.msg === 'string' && line.msg.includes('counting sequence steps in this replica')), 'the replica logged that it counts locally');
 
       await redis.startProcess();
       for (const replica of replicas) {
@@ -149,5 +158,12 @@ describe('Redis faults under three replicas', { skip: redisMissing }, () => {
       assert.equal(await ask(replica, 'survive?'), 'survived');
     }
     assert.match((await admin(a, 'GET', '/metrics')).text, /^mockllm_state_backend_up\{backend="redis"\} 1$/m);
+    // The two steps counted during the outage were added to Redis's count once it was back.
+    await eventually(async () => {
+      const progress = (await admin(b, 'GET', '/admin/sequences')).body.sequences as { ruleId: string; calls: number }[];
+      return progress.find((sequence) => sequence.ruleId === 'outage-steps')?.calls === 2;
+    }, { what: 'the outage steps in Redis' });
+    assert.equal(await ask(c, 'outage step'), 's3');
+    assert.equal((await readyz(a)).state.backend.countingLocally, false);
   });
 });

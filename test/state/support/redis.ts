@@ -48,8 +48,12 @@ export class RedisServer {
 
   /** `extraArgs` come after the defaults, so they win (redis-server takes the last of a directive). */
   static async start(extraArgs: readonly string[] = []): Promise<RedisServer> {
+    return RedisServer.startOnPort(await freePort(), extraArgs);
+  }
+
+  static async startOnPort(port: number, extraArgs: readonly string[] = []): Promise<RedisServer> {
     const dir = await mkdtemp(join(tmpdir(), 'mockllm-redis-'));
-    const redis = new RedisServer(await freePort(), dir, extraArgs);
+    const redis = new RedisServer(port, dir, extraArgs);
     await redis.startProcess();
     return redis;
   }
