@@ -16,7 +16,9 @@ import type { Logger } from './observability/logger.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { PROVIDERS } from './providers/index.ts';
 import type { Provider, ProviderDeps, RouteRequest } from './providers/provider.ts';
+import type { AnsweredSummary } from './state/journal.ts';
 import type { StateStores } from './state/types.ts';
+import type { Reply } from './engine/reply-plan.ts';
 
 export interface AppOptions {
   store: RuleStore;
@@ -252,11 +254,23 @@ function journalRecorder(state: StateStores): Middleware {
           body: body ?? null,
           bodyBytes: raw === undefined ? 0 : Buffer.byteLength(raw),
           ...(decision && { explain: explainLater(decision, ctx.request.headers) }),
+          ...(decision?.outcome.kind === 'reply' && decision.outcome.reply && ctx.status < 400 && { answered: answeredSummary(decision.outcome.reply, decision.outcome.more.length, requestState.delivered) }),
           ...(ctx.status >= 400 && { error: failureOf(ctx) ?? null }),
           ...(requestState.proxied && { proxied: requestState.proxied }),
         });
       }
     }
+  };
+}
+
+/** The reply sent, for the journal: references to what the rule holds, no copies. */
+function answeredSummary(reply: Reply, more: number, delivered: RequestState['delivered']): AnsweredSummary {
+  return {
+    text: reply.text?.text ?? null,
+    toolCalls: reply.toolCalls.map(({ call }) => ({ name: call.name, arguments: call.argumentsJson, id: call.id ?? null })),
+    finishReason: reply.delivery.finish.reason,
+    ...(delivered && { stream: delivered }),
+    ...(more > 0 && { more }),
   };
 }
 

@@ -3,6 +3,17 @@ import { REDACTED_HEADERS } from '../observability/logger.ts';
 import type { Explanation } from '../engine/explain.ts';
 import type { JournalListener, RequestJournal } from './types.ts';
 
+/** An answer as the journal shows it: the text and tool calls sent, how it finished, and for a stream how it went. */
+export interface AnsweredSummary {
+  text: string | null;
+  toolCalls: { name: string; arguments: string; id: string | null }[];
+  finishReason: string;
+  /** For a stream: whether it completed, was cut by the client, or failed by a rule's fault; and its content chunks. */
+  stream?: { outcome: 'completed' | 'aborted' | 'failed'; contentChunks: number };
+  /** Further answers in the same response (a legacy completions prompt list). */
+  more?: number;
+}
+
 export interface JournalEntry {
   /** Increases by one per recorded request, so a client can ask "what came after N". */
   seq: number;
@@ -24,6 +35,8 @@ export interface JournalEntry {
   durationMs: number;
   /** Why it got that answer: the conditions that held, or the rules that came closest (null when no rule was asked). */
   explanation: Explanation | null;
+  /** The answer that was sent, when the core answered (null for errors before it, and for proxied requests). */
+  answered: AnsweredSummary | null;
   /** For a failed request: the error type and message that were sent. */
   error?: { type: string; message: string } | null;
   /** Set when no rule matched and the upstream answered (`--upstream`): which one (its origin). */
@@ -59,6 +72,8 @@ export interface JournalRecord {
   /** Computes the explanation, when the entry is first listed. */
   explain?: () => Explanation;
   error?: { errorType: string; errorMessage: string } | null;
+  /** What was answered, in no provider's words (the reply's text is shared with the rule, not copied). */
+  answered?: AnsweredSummary;
   /** The request headers as received (not copied: redacted when listed). */
   headers: Record<string, string | string[] | undefined>;
   /** The parsed body, or null. */
@@ -134,6 +149,7 @@ function toEntry(seq: number, record: JournalRecord, prompt: Pick<JournalEntry, 
     step: record.step,
     durationMs: record.durationMs,
     explanation: record.explain ? record.explain() : null,
+    answered: record.answered ?? null,
     ...(record.error !== undefined && { error: record.error && { type: record.error.errorType, message: record.error.errorMessage } }),
     ...(record.proxied && { proxied: { upstream: record.proxied.upstream } }),
     request: {

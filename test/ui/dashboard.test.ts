@@ -110,7 +110,8 @@ describe('the dashboard in a browser', { skip: chromiumMissing }, () => {
     // A matched one: the rule and its conditions, and the step of the sequence that answered.
     await rows(page).nth(0).click();
     assert.match(await detail.innerText(), /Rule counting \(file\) answered\.\s+Conditions that held: prompt\./);
-    assert.match(await detail.innerText(), /Step 1 of 3 of the rule's sequence, streamed:\s+one/);
+    // The answer as it was sent: the stream's text, its chunks and how it ended.
+    assert.match(await detail.innerText(), /Answer sent\s+Streamed in 3 content chunks: completed\. Finish: stop\.\s+one/i);
 
     // Filters narrow the list in place.
     await page.selectOption('#filter-matched', 'false');

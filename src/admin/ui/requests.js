@@ -135,6 +135,7 @@ function why(explanation) {
 /** @param {any} e */
 function answer(e) {
   if (e.error) return section('Answer', h('p', { class: 'error' }, `${e.status} ${e.error.type}: `, e.error.message));
+  if (e.answered) return sent(e.answered);
   if (!e.matched) return section('Answer', h('p', null, `No rule matched: the server's unmatched answer (defaults), status ${e.status}.`));
   const rule = ruleById(e.ruleId);
   if (!rule) return section('Answer', h('p', { class: 'muted' }, `Rule ${e.ruleId} no longer exists.`));
@@ -145,6 +146,23 @@ function answer(e) {
     'Answer',
     h('p', { class: 'muted' }, steps && e.step !== null ? `Step ${e.step + 1} of ${steps.length} of the rule's sequence${e.stream ? ', streamed' : ''}:` : `The rule's answer as configured${e.stream ? ', streamed' : ''}:`),
     h('pre', null, typeof response === 'string' ? response : pretty(response)),
+  );
+}
+
+/**
+ * The answer as it was sent: its text, its tool calls, how it finished, and for a stream how it went.
+ * @param {any} answered
+ */
+function sent(answered) {
+  const stream = answered.stream;
+  const how = stream
+    ? `Streamed in ${stream.contentChunks} content chunk${stream.contentChunks === 1 ? '' : 's'}: ${stream.outcome === 'completed' ? 'completed' : stream.outcome === 'aborted' ? 'the client hung up' : 'cut by the rule\'s fault'}.`
+    : 'Sent as one body.';
+  return section(
+    'Answer sent',
+    h('p', { class: 'muted' }, `${how} Finish: ${answered.finishReason}.${answered.more ? ` Plus ${answered.more} further answer${answered.more === 1 ? '' : 's'}.` : ''}`),
+    answered.text !== null ? h('pre', null, answered.text) : null,
+    ...answered.toolCalls.map((/** @type {any} */ call) => h('pre', null, `${call.name}(${call.arguments})${call.id ? `  id ${call.id}` : ''}`)),
   );
 }
 
