@@ -150,7 +150,7 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
     (closing ??= (async () => {
       lifecycle.ready = false;
       await config.close();
-      await upstream?.recorder?.flushed();
+      await upstream?.settled();
       rules.close();
       await stores.close();
     })());

@@ -3,6 +3,10 @@
 // `--record`, an exchange that completed normally is written to the recording file as a rule.
 import type { Context } from 'koa';
 import { once } from 'node:events';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
 import type { Conversation } from '../engine/conversation.ts';
 import { ApiError } from '../http/errors.ts';
 import type { RequestState } from '../http/state.ts';
@@ -17,15 +21,14 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 600_000;
 /** A recording keeps at most this much of one answer; a longer one is proxied but not recorded. */
 const MAX_RECORDED_BYTES = 32 * 1024 * 1024;
 
+/** Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never forwarded, either way. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade', 'http2-settings']);
 /**
- * Hop-by-hop headers (RFC 9110 §7.6.1) are the connection's, never forwarded; `host` and
- * `content-length` are the new connection's own; `accept-encoding` and `content-encoding` are
- * left to fetch, which sends the body as given and decodes what comes back.
+ * Request headers that describe the body as the client sent it, or the client's connection: the
+ * body goes upstream decoded (as the JSON parser read it), so its encoding and length are the new
+ * request's own; `host` is the upstream's.
  */
-const NOT_FORWARDED = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'trailers',
-  'transfer-encoding', 'upgrade', 'host', 'content-length', 'accept-encoding', 'content-encoding', 'expect', 'http2-settings',
-]);
+const NOT_FORWARDED_UP = new Set(['host', 'content-length', 'content-encoding', 'expect']);
 /** The mock's own headers that stay on a proxied answer: CORS, and how mockllm decided. */
 const KEPT_OWN_HEADER = /^(access-control-|vary$|x-mockllm-)/;
 
@@ -78,8 +81,19 @@ export function checkUrl(url: string, from: string): string {
 
 type Hook = (ctx: Context, conversation: Conversation, stream: boolean) => Promise<boolean>;
 
+export interface Upstream {
+  hook: Hook;
+  recorder: RecordingFile | undefined;
+  /**
+   * Waits (at most `graceMs`) for the proxied exchanges still in flight, then for the recordings
+   * being written: on shutdown, an answer the client has already read to its end (an SDK stops at
+   * `[DONE]`) may still be on its way into the file.
+   */
+  settled(graceMs?: number): Promise<void>;
+}
+
 /** The ProviderDeps.upstream hook, with its recording file (if any) to wait on. */
-export function createUpstream(options: UpstreamOptions): { hook: Hook; recorder: RecordingFile | undefined } {
+export function createUpstream(options: UpstreamOptions): Upstream {
   const { logger } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
   const recorder = options.record === undefined ? undefined : new RecordingFile({ path: options.record, upstreams: options.upstreams, logger });
@@ -88,10 +102,24 @@ export function createUpstream(options: UpstreamOptions): { hook: Hook; recorder
     const provider = state.provider;
     const base = options.upstreams[provider.name];
     if (base === undefined) return false;
-    await forward(ctx, { provider, base, conversation, stream, timeoutMs, logger, recorder, recordErrors: options.recordErrors === true });
+    const forwarding = forward(ctx, { provider, base, conversation, stream, timeoutMs, logger, recorder, recordErrors: options.recordErrors === true });
+    inFlight.add(forwarding);
+    try {
+      await forwarding;
+    } finally {
+      inFlight.delete(forwarding);
+    }
     return true;
   };
-  return { hook, recorder };
+  const inFlight = new Set<Promise<void>>();
+  const settled = async (graceMs = 2000) => {
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled([...inFlight]), grace]);
+    clearTimeout(timer);
+    await recorder?.flushed();
+  };
+  return { hook, recorder, settled };
 }
 
 interface Forwarding {
@@ -105,27 +133,105 @@ interface Forwarding {
   recordErrors: boolean;
 }
 
-/** The client's headers minus hop-by-hop ones (and those the Connection header names). */
-function forwardedHeaders(incoming: Context['req']['headers']): Headers {
-  const named = new Set(String(incoming.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean));
-  const headers = new Headers();
+/** Header names listed in a Connection header: hop-by-hop too (RFC 9110 §7.6.1). */
+const namedByConnection = (headers: IncomingHttpHeaders) => new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()).filter(Boolean));
+
+/** The client's headers for the upstream, minus hop-by-hop ones and those that described the client's own body. */
+function forwardedHeaders(incoming: IncomingHttpHeaders, bodyBytes: number): OutgoingHttpHeaders {
+  const named = namedByConnection(incoming);
+  const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || NOT_FORWARDED.has(name) || named.has(name) || name.startsWith(':')) continue;
-    for (const one of [value].flat()) headers.append(name, one);
+    if (value === undefined || HOP_BY_HOP.has(name) || NOT_FORWARDED_UP.has(name) || named.has(name) || name.startsWith(':')) continue;
+    headers[name] = value;
   }
+  headers['content-length'] = String(bodyBytes);
   return headers;
 }
 
-/** The upstream's headers for the client, minus hop-by-hop ones and the encoding fetch has undone. */
-function answeredHeaders(upstream: Headers): Record<string, string | string[]> {
+/** The upstream's headers for the client, minus hop-by-hop ones; the body is passed on as sent, encoding and all. */
+function answeredHeaders(upstream: IncomingHttpHeaders): Record<string, string | string[]> {
+  const named = namedByConnection(upstream);
   const out: Record<string, string | string[]> = {};
-  const cookies = upstream.getSetCookie();
-  for (const [name, value] of upstream) {
-    if (NOT_FORWARDED.has(name) || name === 'set-cookie') continue;
+  for (const [name, value] of Object.entries(upstream)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
     out[name] = value;
   }
-  if (cookies.length > 0) out['set-cookie'] = cookies;
   return out;
+}
+
+/** Decompresses a copy of the answer for the recorder (the client gets the bytes as sent); undefined for an encoding it cannot read. */
+function decompressorFor(encoding: string | undefined): Transform | null | undefined {
+  switch ((encoding ?? 'identity').trim().toLowerCase()) {
+    case 'identity':
+    case '':
+      return null;
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    case 'zstd':
+      return createZstdDecompress();
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A copy of the answer as text, split into frames with their arrival times, for the recorder.
+ * Compressed answers are inflated as they arrive, so frames keep their timing.
+ */
+class Capture {
+  text = '';
+  failed = false;
+  tooLarge = false;
+  readonly #decoder = new TextDecoder();
+  readonly #splitter: ReturnType<typeof splitterFor>;
+  readonly #inflate: Transform | null;
+  readonly #sentAt: number;
+
+  constructor(encoding: string | undefined, contentType: string | undefined, sentAt: number) {
+    this.#splitter = splitterFor(contentType);
+    this.#sentAt = sentAt;
+    const inflate = decompressorFor(encoding);
+    this.failed = inflate === undefined;
+    this.#inflate = inflate ?? null;
+    this.#inflate?.on('data', (chunk: Buffer) => this.#take(chunk));
+    this.#inflate?.on('error', () => (this.failed = true));
+  }
+
+  get frames() {
+    return this.#splitter?.frames;
+  }
+
+  write(piece: Uint8Array): void {
+    if (this.failed || this.tooLarge) return;
+    if (this.#inflate) this.#inflate.write(piece);
+    else this.#take(piece);
+  }
+
+  async end(): Promise<void> {
+    if (this.#inflate && !this.failed) {
+      const ended = once(this.#inflate, 'end').catch(() => (this.failed = true));
+      this.#inflate.end();
+      this.#inflate.resume();
+      await ended;
+    }
+    this.#push(this.#decoder.decode());
+  }
+
+  #take(chunk: Uint8Array): void {
+    this.#push(this.#decoder.decode(chunk, { stream: true }));
+  }
+
+  #push(text: string): void {
+    if (this.tooLarge || text === '') return;
+    this.text += text;
+    this.#splitter?.push(text, performance.now() - this.#sentAt);
+    if (this.text.length > MAX_RECORDED_BYTES) this.tooLarge = true;
+  }
 }
 
 /** A timer that aborts the upstream request when it stays silent for `ms`; touched on every piece. */
@@ -144,9 +250,18 @@ function silenceTimer(controller: AbortController, ms: number) {
 }
 
 const reasonOf = (error: unknown): string => {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+  const { code, cause } = error as { code?: string; cause?: { code?: string; message?: string } };
+  return code ?? cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
 };
+
+/** Sends the request upstream; resolves with the answer once its status and headers have come. */
+function send(url: URL, method: string, headers: OutgoingHttpHeaders, body: string, signal: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, signal }, resolve);
+    request.once('error', reject);
+    request.end(body);
+  });
+}
 
 async function forward(ctx: Context, f: Forwarding): Promise<void> {
   const state = ctx.state as RequestState;
@@ -167,9 +282,9 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
   const sentAt = performance.now();
   state.proxied = { upstream: upstreamOrigin };
 
-  let response: Response;
+  let response: IncomingMessage;
   try {
-    response = await fetch(url, { method: ctx.method, headers: forwardedHeaders(ctx.req.headers), body: rawBody, signal: controller.signal, redirect: 'manual' });
+    response = await send(new URL(url), ctx.method, forwardedHeaders(ctx.req.headers, Buffer.byteLength(rawBody)), rawBody, controller.signal);
   } catch (error) {
     silence.stop();
     ctx.res.off('close', onClientGone);
@@ -194,43 +309,30 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
   // The answer is the upstream's: its status, headers and body, not the mock's.
   for (const name of Object.keys(ctx.response.headers)) if (!KEPT_OWN_HEADER.test(name)) ctx.remove(name);
   ctx.set('x-mockllm-upstream', upstreamOrigin);
-  ctx.status = response.status;
+  const status = response.statusCode ?? 502;
+  ctx.status = status;
   ctx.respond = false;
   // The mock's own x-mockllm-* headers win over an upstream's (which may be another mockllm).
-  ctx.res.writeHead(response.status, { ...answeredHeaders(response.headers), ...(ctx.response.headers as Record<string, string>) });
+  ctx.res.writeHead(status, { ...answeredHeaders(response.headers), ...(ctx.response.headers as Record<string, string>) });
   // The status and headers go out at once, before the first byte of the body (HTTP/1.1; an HTTP/2 response sends them on its first write).
   (ctx.res as { flushHeaders?: () => void }).flushHeaders?.();
 
-  const recording = f.recorder !== undefined && (response.status < 400 || f.recordErrors);
-  const splitter = recording ? splitterFor(response.headers.get('content-type') ?? undefined) : undefined;
-  const decoder = new TextDecoder();
-  let captured = '';
-  let capturing = recording;
+  const recording = f.recorder !== undefined && (status < 400 || f.recordErrors);
+  const capture = recording ? new Capture(response.headers['content-encoding'], response.headers['content-type'], sentAt) : undefined;
   let outcome: 'completed' | 'aborted' | 'failed' = 'completed';
   try {
-    if (response.body) {
-      for await (const piece of response.body) {
-        silence.touch();
-        if (capturing) {
-          const text = decoder.decode(piece, { stream: true });
-          captured += text;
-          splitter?.push(text, performance.now() - sentAt);
-          if (captured.length > MAX_RECORDED_BYTES) {
-            capturing = false;
-            f.logger.warn(where, 'upstream answer too large to record: proxied only');
-          }
-        }
-        if (!ctx.res.write(piece)) {
-          const [event] = await Promise.race([once(ctx.res, 'drain').then(() => ['drain']), once(ctx.res, 'close').then(() => ['close'])]);
-          if (event === 'close') throw new Error('the client went away');
-        }
+    for await (const piece of response as AsyncIterable<Buffer>) {
+      silence.touch();
+      capture?.write(piece);
+      if (!ctx.res.write(piece)) {
+        const [event] = await Promise.race([once(ctx.res, 'drain').then(() => ['drain']), once(ctx.res, 'close').then(() => ['close'])]);
+        if (event === 'close') throw new Error('the client went away');
       }
     }
-    if (capturing) {
-      const tail = decoder.decode();
-      captured += tail;
-      splitter?.push(tail, performance.now() - sentAt);
-    }
+    // A body cut short (the upstream's connection closed mid-way) ends the iteration with an error;
+    // `complete` makes sure of it, whatever the Node version.
+    if (!response.complete) throw new Error('the upstream closed the connection before the end of its answer');
+    await capture?.end();
     ctx.res.end();
   } catch (error) {
     outcome = clientGone || ctx.res.destroyed ? 'aborted' : 'failed';
@@ -242,23 +344,27 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
     ctx.res.off('close', onClientGone);
   }
   state.delivered = { outcome, contentChunks: 0 };
-  f.logger.debug({ ...where, status: response.status, outcome }, 'proxied to upstream');
-  if (!capturing || outcome !== 'completed' || !f.recorder) {
-    if (f.recorder && outcome === 'completed' && response.status >= 400 && !f.recordErrors) f.logger.info({ ...where, status: response.status }, 'upstream error not recorded (--record-errors records them)');
+  f.logger.debug({ ...where, status, outcome }, 'proxied to upstream');
+  if (!capture || outcome !== 'completed' || !f.recorder) {
+    if (f.recorder && outcome === 'completed' && status >= 400 && !f.recordErrors) f.logger.info({ ...where, status }, 'upstream error not recorded (--record-errors records them)');
+    return;
+  }
+  if (capture.failed || capture.tooLarge) {
+    f.logger.warn({ ...where, status, encoding: response.headers['content-encoding'] ?? null }, capture.tooLarge ? 'upstream answer too large to record: proxied only' : 'upstream answer could not be decoded: not recorded');
     return;
   }
 
   const answer: UpstreamAnswer = {
     endpoint: f.conversation.endpoint,
-    status: response.status,
-    header: (name) => response.headers.get(name) ?? undefined,
-    body: captured,
-    frames: splitter?.frames,
+    status,
+    header: (name) => [response.headers[name.toLowerCase()]].flat()[0],
+    body: capture.text,
+    frames: capture.frames,
   };
   // Error bodies share one shape across the providers ({error: {message, type, code}}); answers are each provider's own.
-  const decoded = response.status >= 400 ? genericError(answer) : f.provider.recorder?.decode(answer);
+  const decoded = status >= 400 ? genericError(answer) : f.provider.recorder?.decode(answer);
   if (!decoded) {
-    f.logger.warn({ ...where, status: response.status }, f.provider.recorder ? 'upstream answer incomplete or not recordable: not recorded' : `no recorder for ${f.provider.name}: proxied only`);
+    f.logger.warn({ ...where, status }, f.provider.recorder ? 'upstream answer incomplete or not recordable: not recorded' : `no recorder for ${f.provider.name}: proxied only`);
     return;
   }
   const scrubber = Scrubber.fromRequest(ctx.req.headers, new URLSearchParams(ctx.querystring));

@@ -4,9 +4,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createGzip } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { rejectionOf, withDeadline } from '../helpers/deadline.ts';
@@ -15,6 +16,7 @@ import { anthropicClient, openAiClient } from './flows.ts';
 import { deadUrl, fakeUpstream, OPENAI_KEY } from './support.ts';
 
 const SSE_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+const finishChunk = `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] })}\n\n`;
 const chunk = (content: string) =>
   `data: ${JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }] })}\n\n`;
 
@@ -109,6 +111,38 @@ describe('an upstream stream in progress', () => {
       text += value;
     }
     assert.equal(text, chunk('first ') + chunk('second') + 'data: [DONE]\n\n');
+  });
+});
+
+describe('a gzip-compressed upstream answer', () => {
+  let upstream: Awaited<ReturnType<typeof fakeUpstream>>;
+  let mock: TestServer;
+  let recordPath: string;
+
+  before(async () => {
+    // An SSE stream compressed with gzip, flushed frame by frame, as a CDN in front of an API may send it.
+    upstream = await fakeUpstream((res) => {
+      res.writeHead(200, { ...SSE_HEAD, 'content-encoding': 'gzip' });
+      const gzip = createGzip();
+      gzip.pipe(res);
+      for (const frame of [chunk('Squeezed '), chunk('and whole'), finishChunk, 'data: [DONE]\n\n']) gzip.write(frame, () => gzip.flush());
+      gzip.end();
+    });
+    recordPath = join(dir, 'gzip.yml');
+    mock = await startTestServer('rules: []\n', { upstreams: { openai: upstream.url }, record: recordPath });
+  });
+  after(async () => {
+    await mock.stop();
+    await upstream.close();
+  });
+
+  test('reaches the client as sent (compressed, which its client inflates) and is recorded inflated', async () => {
+    const stream = await openAiClient(mock.url).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'squeeze' }], stream: true });
+    let text = '';
+    for await (const part of stream) text += part.choices[0]?.delta.content ?? '';
+    assert.equal(text, 'Squeezed and whole');
+    await mock.close();
+    assert.match(await readFile(recordPath, 'utf8'), /text: Squeezed and whole\n\s+finish_reason: stop/);
   });
 });
 
