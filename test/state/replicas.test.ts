@@ -27,7 +27,8 @@ describe('three replicas sharing one Redis', { skip: redisMissing }, () => {
   test('a rule posted on A answers on B and C through the SDK, within the bound (50 writes, p50/p99 printed)', async () => {
     const [a, b, c] = replicas as [Replica, Replica, Replica];
     const delays: number[] = [];
-    for (let i = 0; i < 50; i++) {
+    // Five writes first, unmeasured: the replicas' first rebuilds and SDK calls run cold (JIT).
+    for (let i = -5; i < 50; i++) {
       const prompt = `propagate ${i}`;
       const created = await admin(a, 'POST', '/admin/responses', { body: { id: `propagate-${i}`, prompt, response: `answer ${i}` } });
       assert.equal(created.status, 201, created.text);
@@ -35,7 +36,7 @@ describe('three replicas sharing one Redis', { skip: redisMissing }, () => {
       await Promise.all(
         [b, c].map(async (replica) => {
           await eventually(async () => (await ask(replica, prompt)) === `answer ${i}`, { intervalMs: 2, what: `rule ${i} on ${replica.url}` });
-          delays.push(performance.now() - acknowledged);
+          if (i >= 0) delays.push(performance.now() - acknowledged);
         }),
       );
     }

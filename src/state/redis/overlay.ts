@@ -42,6 +42,8 @@ export class RedisOverlay implements AdminOverlay {
   /** This replica's writes, one after another (they would only race each other). */
   #writes: Promise<unknown> = Promise.resolve();
   #syncing: Promise<void> | undefined;
+  /** The highest version announced on the channel (0: none beyond what is known). */
+  #announced = 0;
   #syncAgain = false;
   readonly #poll: NodeJS.Timeout;
   readonly #offUp: () => void;
@@ -58,7 +60,11 @@ export class RedisOverlay implements AdminOverlay {
   /** Subscribes to version announcements and loads the current overlay (before the server reports ready). */
   async start(): Promise<void> {
     await this.#link.subscriber.subscribe(this.#keys.channel, (message) => {
-      if (Number(message) > this.#known.version) void this.sync();
+      const version = Number(message);
+      if (version <= this.#known.version) return;
+      // Announced: the snapshot is fetched at once, without asking for the version first.
+      this.#announced = Math.max(this.#announced, version);
+      void this.sync();
     });
     await this.sync();
   }
@@ -136,6 +142,13 @@ export class RedisOverlay implements AdminOverlay {
   }
 
   async #compare(redis: RedisLink['client'], abandoned: () => boolean): Promise<void> {
+    if (this.#announced > this.#known.version) {
+      const stored = parseSnapshot(await redis.get(this.#keys.snapshot));
+      if (stored && stored.version >= this.#announced) {
+        this.#adopt(stored);
+        return;
+      }
+    }
     const version = Number((await redis.get(this.#keys.version)) ?? 0);
     if (version > this.#known.version) {
       const stored = parseSnapshot(await redis.get(this.#keys.snapshot));
