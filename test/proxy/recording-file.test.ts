@@ -4,6 +4,7 @@
 // and the library options.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,22 @@ test('a recording file that does not load is left untouched, and the failure is 
     assert.equal((await ask(mock.url, 'say hello')).choices[0]!.message.content, HELLO, 'the client is answered all the same');
     await eventually(() => mock.logs.some((line) => line.msg === 'could not write the recording'), { what: 'the failure to be logged' });
     assert.equal(await readFile(path, 'utf8'), broken);
+  } finally {
+    await mock.stop();
+  }
+});
+
+test('without --record-errors an upstream error reaches the client as it was and is not recorded', async () => {
+  const path = join(dir, 'no-errors.yml');
+  const mock = await startTestServer('rules: []\n', { upstreams: { openai: upstream.url }, record: path });
+  try {
+    const response = await post(`${mock.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'fail please' }] }, { authorization: `Bearer ${OPENAI_KEY}` });
+    assert.equal(response.status, 429);
+    assert.equal(response.headers.get('retry-after'), '7');
+    assert.equal(((await response.json()) as { error: { message: string } }).error.message, 'Rate limit reached for requests');
+    await mock.close();
+    assert.ok(mock.logs.some((line) => line.msg === 'upstream error not recorded (--record-errors records them)'));
+    assert.equal(existsSync(path), false);
   } finally {
     await mock.stop();
   }
