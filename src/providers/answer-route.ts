@@ -40,7 +40,7 @@ export function answerRoute<Request>(method: HttpMethod, path: string, adapter: 
       // Proxy on a miss (issue 14, src/proxy/): a request no rule matched goes to the provider's
       // upstream when `--upstream` names one, before the unmatched policy or the default answer
       // applies. Not for `inputs` requests (embeddings answer generated vectors on a miss).
-      if (decision.rule === null && !parsed.inputs && deps.upstream && (await deps.upstream(ctx, decision.conversation, stream))) return;
+      if (decision.rule === null && !parsed.inputs && deps.upstream && (await deps.upstream(ctx, decision.conversation, stream, parsed.request))) return;
       if (decision.rule) deps.store.recordHit(decision.rule.id, Date.now());
       await respond(ctx, deps, adapter, parsed.request, decision, stream);
     },

@@ -29,7 +29,7 @@ export interface ProviderDeps {
    * Proxy on a miss (src/proxy/, `--upstream`): answers a request no rule matched from the
    * provider's upstream. Resolves false, having done nothing, when the provider has no upstream.
    */
-  upstream?: (ctx: Context, conversation: Conversation, stream: boolean) => Promise<boolean>;
+  upstream?: (ctx: Context, conversation: Conversation, stream: boolean, request: unknown) => Promise<boolean>;
 }
 
 /** A request as a route sees it: path parameters, query, headers and the parsed body. */
@@ -166,5 +166,11 @@ export interface ProviderRecorder {
    * whole (a stream that ended before its terminal event). Error answers are decoded in src/proxy/.
    */
   decode(answer: UpstreamAnswer): Recording | undefined;
+  /**
+   * Keeps what later requests may name from a proxied answer that completed (2xx), given the
+   * adapter's parsed request: a Responses answer's id, so that a request continuing it with
+   * `previous_response_id` is understood here, proxied and recorded in turn.
+   */
+  remember?(answer: UpstreamAnswer, request: unknown): void;
 }
 export type RequestInfo = Pick<RouteRequest, 'header' | 'strict'>;

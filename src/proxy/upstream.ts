@@ -79,7 +79,7 @@ export function checkUrl(url: string, from: string): string {
   return url.replace(/\/+$/, '');
 }
 
-type Hook = (ctx: Context, conversation: Conversation, stream: boolean) => Promise<boolean>;
+type Hook = (ctx: Context, conversation: Conversation, stream: boolean, request: unknown) => Promise<boolean>;
 
 export interface Upstream {
   hook: Hook;
@@ -97,12 +97,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const { logger } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
   const recorder = options.record === undefined ? undefined : new RecordingFile({ path: options.record, upstreams: options.upstreams, logger });
-  const hook: Hook = async (ctx, conversation, stream) => {
+  const hook: Hook = async (ctx, conversation, stream, request) => {
     const state = ctx.state as RequestState;
     const provider = state.provider;
     const base = options.upstreams[provider.name];
     if (base === undefined) return false;
-    const forwarding = forward(ctx, { provider, base, conversation, stream, timeoutMs, logger, recorder, recordErrors: options.recordErrors === true });
+    const forwarding = forward(ctx, { provider, base, conversation, request, stream, timeoutMs, logger, recorder, recordErrors: options.recordErrors === true });
     inFlight.add(forwarding);
     try {
       await forwarding;
@@ -126,6 +126,8 @@ interface Forwarding {
   provider: Provider;
   base: string;
   conversation: Conversation;
+  /** The adapter's parsed request, for the provider's recorder. */
+  request: unknown;
   stream: boolean;
   timeoutMs: number;
   logger: Logger;
@@ -318,7 +320,9 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
   (ctx.res as { flushHeaders?: () => void }).flushHeaders?.();
 
   const recording = f.recorder !== undefined && (status < 400 || f.recordErrors);
-  const capture = recording ? new Capture(response.headers['content-encoding'], response.headers['content-type'], sentAt) : undefined;
+  // A copy is kept to record the answer, or for the provider to remember it (a Responses id).
+  const remembering = status < 400 && f.provider.recorder?.remember !== undefined;
+  const capture = recording || remembering ? new Capture(response.headers['content-encoding'], response.headers['content-type'], sentAt) : undefined;
   let outcome: 'completed' | 'aborted' | 'failed' = 'completed';
   try {
     for await (const piece of response as AsyncIterable<Buffer>) {
@@ -345,7 +349,14 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
   }
   state.delivered = { outcome, contentChunks: 0 };
   f.logger.debug({ ...where, status, outcome }, 'proxied to upstream');
-  if (!capture || outcome !== 'completed' || !f.recorder) {
+  if (capture && outcome === 'completed' && !capture.failed && !capture.tooLarge && remembering) {
+    try {
+      f.provider.recorder!.remember!(answerOf(f, status, response, capture), f.request);
+    } catch (error) {
+      f.logger.warn({ ...where, err: error }, 'could not keep the upstream answer for later requests');
+    }
+  }
+  if (!capture || outcome !== 'completed' || !f.recorder || !recording) {
     if (f.recorder && outcome === 'completed' && status >= 400 && !f.recordErrors) f.logger.info({ ...where, status }, 'upstream error not recorded (--record-errors records them)');
     return;
   }
@@ -354,13 +365,7 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
     return;
   }
 
-  const answer: UpstreamAnswer = {
-    endpoint: f.conversation.endpoint,
-    status,
-    header: (name) => [response.headers[name.toLowerCase()]].flat()[0],
-    body: capture.text,
-    frames: capture.frames,
-  };
+  const answer = answerOf(f, status, response, capture);
   // Error bodies share one shape across the providers ({error: {message, type, code}}); answers are each provider's own.
   const decoded = status >= 400 ? genericError(answer) : f.provider.recorder?.decode(answer);
   if (!decoded) {
@@ -369,6 +374,16 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
   }
   const scrubber = Scrubber.fromRequest(ctx.req.headers, new URLSearchParams(ctx.querystring));
   await f.recorder.record(f.conversation, decoded, scrubber, f.stream);
+}
+
+function answerOf(f: Forwarding, status: number, response: IncomingMessage, capture: Capture): UpstreamAnswer {
+  return {
+    endpoint: f.conversation.endpoint,
+    status,
+    header: (name) => [response.headers[name.toLowerCase()]].flat()[0],
+    body: capture.text,
+    frames: capture.frames,
+  };
 }
 
 /** An error answer in the common shapes (`{error: {message, type, code}}`, `{error: "…"}`, `{message}`), for providers without a recorder. */

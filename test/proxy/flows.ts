@@ -89,8 +89,19 @@ export async function responsesFlows(baseUrl: string): Promise<Observed> {
       { type: 'function_call_output', call_id: call.call_id, output: WEATHER_RESULT },
     ],
   });
+  // The same loop continued by previous_response_id (the response stored where it was made: the
+  // upstream while recording, the mock while replaying); another model, so it is another rule.
+  const chained1 = await client.responses.create({ model: 'gpt-4.1-mini', input: 'weather in Paris?', tools: [WEATHER_RESPONSES_TOOL] });
+  const chainedCall = chained1.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+  const chained2 = await client.responses.create({
+    model: 'gpt-4.1-mini',
+    tools: [WEATHER_RESPONSES_TOOL],
+    previous_response_id: chained1.id,
+    input: [{ type: 'function_call_output', call_id: chainedCall.call_id, output: WEATHER_RESULT }],
+  });
   return {
     hello: { text: hello.output_text, status: hello.status, usage: [hello.usage!.input_tokens, hello.usage!.output_tokens] },
+    chained: { callId: chainedCall.call_id, text: chained2.output_text, continues: chained2.previous_response_id === chained1.id },
     story: { text: storyText, status: completed?.status, usage: [completed?.usage?.input_tokens, completed?.usage?.output_tokens] },
     loop: {
       step1: { callId: call.call_id, name: call.name, arguments: JSON.parse(call.arguments) as unknown, status: step1.status, usage: [step1.usage!.input_tokens, step1.usage!.output_tokens] },

@@ -37,7 +37,7 @@ rules:
     response:
       text: "${STORY}"
       chunking: word
-      latency: { ttft_ms: 300, chunk_delay_ms: 5 }
+      latency: { ttft_ms: 300, chunk_delay_ms: 20 }
   - id: die
     match: { prompt: "roll a die" }
     response:

@@ -3,7 +3,9 @@
 // and Responses (https://platform.openai.com/docs/api-reference/responses/object and its
 // streaming events), whole bodies and streams alike.
 import type { OpenAiFinishReason, ResponseObject, ToolCallSpec } from '../../config/schema.ts';
+import type { HistoryItem } from '../../state/response-history.ts';
 import type { ProviderRecorder, Recording, UpstreamAnswer, UpstreamFrame } from '../provider.ts';
+import type { ResponsesRequest } from './responses-request.ts';
 
 const FINISH_REASONS: readonly string[] = ['stop', 'length', 'tool_calls', 'content_filter'];
 
@@ -143,7 +145,49 @@ function responsesStream(frames: readonly UpstreamFrame[]): Recording | undefine
   return undefined;
 }
 
+/** The Responses API response object of an answer: the body, or the stream's final event's `response`. */
+function responsesBody(answer: UpstreamAnswer): Json | undefined {
+  if (answer.frames === undefined) return parse(answer.body);
+  for (const frame of answer.frames) {
+    const event = parse(frame.data);
+    const type = event && (str(event.type) ?? frame.event);
+    if (event && (type === 'response.completed' || type === 'response.incomplete') && isObject(event.response)) return event.response;
+  }
+  return undefined;
+}
+
+/**
+ * A proxied Responses answer kept as if this mock had given it (unless `store: false`): its
+ * conversation under the upstream's response id, its output items under theirs, so a later
+ * `previous_response_id` or `item_reference` naming them is understood here.
+ */
+function rememberResponse(answer: UpstreamAnswer, request: ResponsesRequest): void {
+  if (request.body.store === false) return;
+  const body = responsesBody(answer);
+  const id = body && str(body.id);
+  if (!body || !id) return;
+  const outputs: [string, HistoryItem][] = [];
+  for (const item of Array.isArray(body.output) ? body.output : []) {
+    if (!isObject(item) || !str(item.id)) continue;
+    if (item.type === 'message') {
+      const text = (Array.isArray(item.content) ? item.content : [])
+        .filter((part): part is Json => isObject(part) && part.type === 'output_text' && typeof part.text === 'string')
+        .map((part) => part.text as string)
+        .join('');
+      outputs.push([str(item.id)!, { type: 'message', role: 'assistant', text }]);
+    } else if (item.type === 'function_call' && str(item.call_id) && str(item.name)) {
+      outputs.push([str(item.id)!, { type: 'function_call', call_id: str(item.call_id)!, name: str(item.name)!, arguments: str(item.arguments) ?? '{}' }]);
+    }
+  }
+  void request.store.put(id, [...request.history, ...outputs.map(([, item]) => item)], outputs).catch(() => {});
+}
+
 export const openAiRecorder: ProviderRecorder = {
+  remember(answer: UpstreamAnswer, request: unknown): void {
+    if (!answer.endpoint.endsWith('/responses') || answer.status >= 300) return;
+    const responses = request as Partial<ResponsesRequest> | undefined;
+    if (responses?.body && Array.isArray(responses.history) && responses.store) rememberResponse(answer, responses as ResponsesRequest);
+  },
   decode(answer: UpstreamAnswer): Recording | undefined {
     const streamed = answer.frames !== undefined;
     if (answer.endpoint.endsWith('/chat/completions')) {
