@@ -4,6 +4,7 @@
 // script numbering them from `${prefix}journal:seq`, pushing them and trimming the list), so the
 // request path never waits for Redis. While Redis is away the buffer keeps the newest entries that
 // fit and is written once it is back.
+import { createHash } from 'node:crypto';
 import type { Logger } from '../../observability/logger.ts';
 import { journalEntryOf, type JournalEntry, type JournalFilter, type JournalRecord } from '../journal.ts';
 import type { JournalListener, RequestJournal } from '../types.ts';
@@ -24,6 +25,8 @@ redis.call('PUBLISH', KEYS[3], (last - count + 1) .. ':' .. last)
 return last
 `;
 
+const PUSH_SHA = createHash('sha1').update(PUSH).digest('hex');
+
 /** Entries per script call: large enough to carry a burst, small enough to keep Redis responsive. */
 const BATCH = 500;
 
@@ -35,6 +38,8 @@ export class RedisJournal implements RequestJournal {
   #capacity: number;
   #buffer: JournalRecord[] = [];
   #scheduled = false;
+  /** performance.now() when the last write to Redis was answered. */
+  #lastWrite = -Infinity;
   #flushing: Promise<void> | undefined;
   readonly #offUp: () => void;
 
@@ -75,11 +80,19 @@ export class RedisJournal implements RequestJournal {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    // After the current request's response is on its way: formatting and sending happen off its path.
-    setImmediate(() => {
+    // A microtask, not a later turn of the event loop: the entry is queued for Redis before this
+    // request's response is written, so a client that then calls another replica finds its earlier
+    // request listed before the later one. Nothing waits for Redis's answer, and while a write is
+    // in flight new entries gather in the buffer and go out together.
+    // Under load (a write in flight, or one just done) the next write waits a turn of the event
+    // loop instead, so that entries gather into batches.
+    const busy = this.#flushing !== undefined || performance.now() - this.#lastWrite < 1;
+    const run = () => {
       this.#scheduled = false;
       void this.flush();
-    });
+    };
+    if (busy) setImmediate(run);
+    else queueMicrotask(run);
   }
 
   /** Writes the buffered entries (all of them, in batches). Resolves when done or when Redis fails. */
@@ -95,7 +108,15 @@ export class RedisJournal implements RequestJournal {
       const batch = this.#buffer.splice(0, BATCH);
       try {
         const args = [String(this.#capacity), ...batch.map(serialise)];
-        await this.#link.timed(WRITE_TIMEOUT_MS, (redis) => redis.eval(PUSH, { keys: [this.#keys.list, this.#keys.seq, this.#keys.channel], arguments: args }));
+        const keys = [this.#keys.list, this.#keys.seq, this.#keys.channel];
+        // By its SHA1 (the script is sent again only when Redis does not know it, e.g. after a restart).
+        await this.#link.timed(WRITE_TIMEOUT_MS, (redis) =>
+          redis.evalSha(PUSH_SHA, { keys, arguments: args }).catch((error: Error) => {
+            if (!error.message.startsWith('NOSCRIPT')) throw error;
+            return redis.eval(PUSH, { keys, arguments: args });
+          }),
+        );
+        this.#lastWrite = performance.now();
       } catch (error) {
         // Kept for the next try (on reconnection), newest entries first to go in.
         this.#buffer = [...batch, ...this.#buffer].slice(-this.#capacity);
