@@ -256,6 +256,21 @@ const reasonOf = (error: unknown): string => {
   return code ?? cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
 };
 
+/** Waits for a slow client to take what was written (backpressure), failing if it goes away; leaves no listener behind. */
+async function drained(res: Context['res']): Promise<void> {
+  const done = new AbortController();
+  try {
+    await Promise.race([
+      once(res, 'drain', { signal: done.signal }),
+      once(res, 'close', { signal: done.signal }).then(() => {
+        throw new Error('the client went away');
+      }),
+    ]);
+  } finally {
+    done.abort();
+  }
+}
+
 /** Sends the request upstream; resolves with the answer once its status and headers have come. */
 function send(url: URL, method: string, headers: OutgoingHttpHeaders, body: string, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
@@ -328,10 +343,7 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
     for await (const piece of response as AsyncIterable<Buffer>) {
       silence.touch();
       capture?.write(piece);
-      if (!ctx.res.write(piece)) {
-        const [event] = await Promise.race([once(ctx.res, 'drain').then(() => ['drain']), once(ctx.res, 'close').then(() => ['close'])]);
-        if (event === 'close') throw new Error('the client went away');
-      }
+      if (!ctx.res.write(piece)) await drained(ctx.res);
     }
     // A body cut short (the upstream's connection closed mid-way) ends the iteration with an error;
     // `complete` makes sure of it, whatever the Node version.
