@@ -15,6 +15,7 @@ import { ConfigError, readConfigFile } from './config/load.ts';
 import type { ConfigFile, ResponseSpec, RuleSpec } from './config/schema.ts';
 import { RuleIdConflict } from './engine/store.ts';
 import { createLogger } from './observability/logger.ts';
+import { StateUnavailable } from './state/errors.ts';
 import { createMockServer, startServer, type MockServer, type MockServerOptions } from './server.ts';
 
 /** The default config shipped in the package (the repository's config/responses.yml), wherever the package is installed. */
@@ -279,6 +280,17 @@ const settled = () => new Promise<void>((resolve) => setImmediate(() => setImmed
  * (ruleSpecFromBody), the same errors, the same metrics.
  */
 function controls(server: MockServer): Omit<MockLLMControl, 'close'> {
+  const methods = stateControls(server);
+  // A shared store (the redis option) that is unreachable: the admin API's 503 `unavailable`, as a MockLLMError.
+  const unavailable = (error: unknown): never => {
+    if (error instanceof StateUnavailable) throw new MockLLMError('unavailable', error.message);
+    throw error;
+  };
+  const guarded = Object.entries(methods).map(([name, method]) => [name, (...args: unknown[]) => (method as (...a: unknown[]) => Promise<unknown>)(...args).catch(unavailable)]);
+  return Object.fromEntries(guarded) as typeof methods;
+}
+
+function stateControls(server: MockServer): Omit<MockLLMControl, 'close'> {
   const { store, journal, metrics } = server;
   const notFound = (id: string) => new MockLLMError('not_found', `No response with id '${id}'.`);
   const validated = (rule: RuleInput): RuleSpec => {

@@ -86,7 +86,7 @@ describe('the library option redis', { skip: redisMissing }, () => {
     assert.equal(down.status, 200);
     assert.equal(down.body.status, 'degraded');
     assert.equal(down.body.state.backend.connected, false);
-    await assert.rejects(mock.addRule({ prompt: 'later?', response: 'now' }), /unreachable/);
+    await assert.rejects(mock.addRule({ prompt: 'later?', response: 'now' }), (error: Error & { code?: string }) => error.name === 'MockLLMError' && error.code === 'unavailable' && /unreachable/.test(error.message));
 
     const late = await RedisServer.startOnPort(port);
     try {

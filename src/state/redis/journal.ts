@@ -127,6 +127,8 @@ export class RedisJournal implements RequestJournal {
   }
 
   async list(filter: JournalFilter = {}): Promise<JournalEntry[]> {
+    // journal_size 0 keeps nothing (and LRANGE 0 -1 would read the whole list).
+    if (this.#capacity === 0) return [];
     // This replica's own requests are written first, so it always lists what it has just served.
     await this.flush();
     const lines = await this.#link.write('the journal read', (redis) => redis.lRange(this.#keys.list, 0, this.#capacity - 1), READ_TIMEOUT_MS * 2);
@@ -147,6 +149,7 @@ export class RedisJournal implements RequestJournal {
   }
 
   async size(): Promise<number> {
+    if (this.#capacity === 0) return 0;
     await this.flush();
     return this.#link.write('the journal read', (redis) => redis.lLen(this.#keys.list), READ_TIMEOUT_MS * 2);
   }
