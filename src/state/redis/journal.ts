@@ -89,7 +89,8 @@ export class RedisJournal implements RequestJournal {
     const busy = this.#flushing !== undefined || performance.now() - this.#lastWrite < 1;
     const run = () => {
       this.#scheduled = false;
-      void this.flush();
+      // flush() settles even when Redis fails (the batch is kept); nothing may reject unhandled here.
+      this.flush().catch((error: unknown) => this.#logger.debug({ err: error }, 'journal flush failed'));
     };
     if (busy) setImmediate(run);
     else queueMicrotask(run);
@@ -106,8 +107,10 @@ export class RedisJournal implements RequestJournal {
   async #write(): Promise<void> {
     while (this.#buffer.length > 0 && this.#link.connected) {
       const batch = this.#buffer.splice(0, BATCH);
+      const lines = batch.flatMap(serialise);
+      if (lines.length === 0) continue;
       try {
-        const args = [String(this.#capacity), ...batch.map(serialise)];
+        const args = [String(this.#capacity), ...lines];
         const keys = [this.#keys.list, this.#keys.seq, this.#keys.channel];
         // By its SHA1 (the script is sent again only when Redis does not know it, e.g. after a restart).
         await this.#link.timed(WRITE_TIMEOUT_MS, (redis) =>
@@ -177,14 +180,18 @@ export class RedisJournal implements RequestJournal {
   }
 }
 
-function serialise(record: JournalRecord): string {
-  const entry = journalEntryOf(0, record);
-  const { seq: _seq, ...rest } = entry;
+/** The entry as stored, without its seq (given by the script); none when it cannot be formatted at all. */
+function serialise(record: JournalRecord): string[] {
   try {
-    return JSON.stringify(rest);
+    const { seq: _seq, ...rest } = journalEntryOf(0, record);
+    try {
+      return [JSON.stringify(rest)];
+    } catch {
+      // A body nested deeper than JSON.stringify can follow: kept without it, as the listing does.
+      return [JSON.stringify({ ...rest, request: { headers: rest.request.headers, body: null } })];
+    }
   } catch {
-    // A body nested deeper than JSON.stringify can follow: kept without it, as the listing does.
-    return JSON.stringify({ ...rest, request: { headers: rest.request.headers, body: null } });
+    return [];
   }
 }
 

@@ -69,6 +69,8 @@ export class RedisResponseHistory implements ResponseHistoryStore {
 
   async delete(responseId: string): Promise<boolean> {
     const local = await this.#local.delete(responseId);
+    // A provider route may delete (DELETE /v1/responses/{id}): Redis away or slow must not fail it,
+    // so a deletion Redis did not take is reported from what this replica knew.
     const removed = await this.#link.write('the response deletion', async (redis) => {
       const stored = await redis.get(this.#responseKey(responseId));
       if (stored === null) return false;
@@ -76,7 +78,7 @@ export class RedisResponseHistory implements ResponseHistoryStore {
       await redis.del([this.#responseKey(responseId), ...outputIds.map((id) => this.#itemKey(id))]);
       await redis.publish(this.#channel, `delete:${responseId}`);
       return true;
-    });
+    }, READ_TIMEOUT_MS).catch(() => false);
     return local || removed;
   }
 
