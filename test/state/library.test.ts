@@ -103,7 +103,7 @@ describe('the library option redis', { skip: redisMissing }, () => {
     assert.match(text, /event: request/);
   });
 
-  test('a slow Redis (200 ms each way) slows sequence steps and admin writes, not other provider requests', async () => {
+  test('a slow Redis (200 ms per round trip) slows sequence steps and admin writes, not other provider requests', async () => {
     const proxy = await slowProxy(redis.port, 100);
     const mock = await startMockLLM({ config: CONFIG, redis: { url: proxy.url, prefix: freshPrefix() } });
     try {
