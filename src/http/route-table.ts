@@ -46,7 +46,6 @@ function compile(path: string): { pattern: RegExp; names: string[] } {
 export class RouteTable {
   readonly #static = new Map<string, { route: ProviderRoute; provider: Provider }[]>();
   readonly #templates: Template[] = [];
-  readonly #paths = new Set<string>();
   readonly providers: readonly Provider[];
 
   constructor(providers: readonly Provider[]) {
@@ -58,7 +57,6 @@ export class RouteTable {
           const list = this.#static.get(key) ?? [];
           list.push({ route, provider });
           this.#static.set(key, list);
-          this.#paths.add(route.path);
         } else this.#templates.push({ route, provider, ...compile(route.path) });
       }
     }
@@ -67,30 +65,24 @@ export class RouteTable {
   /** The route for this request, or undefined when no provider serves the method and path. */
   resolve(method: string, path: string, header: Lookup, query?: Lookup): ResolvedRoute | undefined {
     const lookup = method === 'HEAD' ? 'GET' : method;
-    const candidates = this.#static.get(`${lookup} ${path}`);
-    if (candidates) {
-      const chosen = candidates.length === 1 ? candidates[0]! : (candidates.find((c) => c.provider.claims(path, header, query)) ?? candidates.at(-1)!);
-      return { ...chosen, params: {} };
+    const statics = this.#static.get(`${lookup} ${path}`);
+    if (statics?.length === 1) return { ...statics[0]!, params: {} };
+    const matches: ResolvedRoute[] = statics ? statics.map((c) => ({ ...c, params: {} })) : [];
+    if (!statics) {
+      for (const template of this.#templates) {
+        if (template.route.method !== lookup) continue;
+        const match = template.pattern.exec(path);
+        if (!match) continue;
+        const params: Record<string, string> = {};
+        template.names.forEach((name, i) => {
+          params[name] = safeDecode(match[i + 1]!);
+        });
+        matches.push({ provider: template.provider, route: template.route, params });
+      }
     }
-    let fallback: ResolvedRoute | undefined;
-    for (const template of this.#templates) {
-      if (template.route.method !== lookup) continue;
-      const match = template.pattern.exec(path);
-      if (!match) continue;
-      const params: Record<string, string> = {};
-      template.names.forEach((name, i) => {
-        params[name] = safeDecode(match[i + 1]!);
-      });
-      const resolved = { provider: template.provider, route: template.route, params };
-      if (template.provider.claims(path, header, query)) return resolved;
-      fallback ??= resolved;
-    }
-    return fallback;
-  }
-
-  /** Whether some provider serves this path with another method (a 404 then names the method). */
-  servesPath(path: string): boolean {
-    return this.#paths.has(path) || this.#templates.some((t) => t.pattern.test(path));
+    if (matches.length <= 1) return matches[0];
+    const chosen = choose(matches.map((m) => m.provider), path, header, query);
+    return matches.find((m) => m.provider === chosen)!;
   }
 
   /**
@@ -101,9 +93,21 @@ export class RouteTable {
     const serving = new Set<Provider>();
     for (const list of this.#static.values()) for (const { route, provider } of list) if (route.path === path) serving.add(provider);
     for (const template of this.#templates) if (template.pattern.test(path)) serving.add(template.provider);
-    const candidates = serving.size > 0 ? this.providers.filter((p) => serving.has(p)) : this.providers;
-    return candidates.find((p) => p.claims(path, header, query)) ?? candidates.at(-1)!;
+    return choose(serving.size > 0 ? this.providers.filter((p) => serving.has(p)) : this.providers, path, header, query);
   }
+}
+
+const NO_VALUES: Lookup = () => undefined;
+
+/**
+ * Which of several providers a request is: one whose claim rests on the path alone (/v1beta/…
+ * Gemini's, /v1/messages… Anthropic's) whatever the headers say; else the first that claims it by
+ * its headers (anthropic-version, x-goog-api-key); else the last, the fallback. The fallback claims
+ * every path, so it takes no part in the first round. `candidates` keep the registration order.
+ */
+function choose(candidates: readonly Provider[], path: string, header: Lookup, query?: Lookup): Provider {
+  const byPath = candidates.slice(0, -1).find((p) => p.claims(path, NO_VALUES, NO_VALUES));
+  return byPath ?? candidates.find((p) => p.claims(path, header, query)) ?? candidates.at(-1)!;
 }
 
 function safeDecode(text: string): string {

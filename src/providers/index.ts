@@ -8,7 +8,8 @@ import type { Provider } from './provider.ts';
 
 /**
  * The route table's providers. A new provider is a folder under providers/ plus one entry here.
- * Order matters only for requests to unknown paths: the first provider that claims one shapes its
- * 404, and OpenAI, which claims everything, comes last.
+ * Order matters only where claims overlap: for a path several serve (GET /v1/models) or nobody
+ * serves, a provider that claims the path itself wins, then the first that claims the request by
+ * its headers; OpenAI, which claims everything, comes last as the fallback.
  */
 export const PROVIDERS: readonly Provider[] = [anthropic, gemini, ollama, azure, bedrock, openai];

@@ -92,11 +92,15 @@ function familyOf(path: string, headers: Record<string, string>, method?: string
   const firstSegment = (p: string) => p.split('/')[1] ?? '';
   const byPrefix = new Set(ROUTES.filter((r) => firstSegment(r.path) === firstSegment(pathname)).map((r) => r.provider));
   if (owners.size === 0 && byPrefix.size === 1) return [...byPrefix][0]!;
+  // A path that names a provider is its own whatever the headers say; then the headers decide.
+  const geminiMayOwn = owners.size === 0 || owners.has('gemini');
+  if (pathname.startsWith('/v1/messages')) return 'anthropic';
+  if (GOOGLE_PATH.test(pathname) && geminiMayOwn) return 'gemini';
   const header = (wanted: string) => Object.entries(headers).find(([name]) => name.toLowerCase() === wanted)?.[1];
   const version = header('anthropic-version');
-  if (pathname.startsWith('/v1/messages') || (version !== undefined && version !== '')) return 'anthropic';
-  const google = GOOGLE_PATH.test(pathname) || header('x-goog-api-key') !== undefined || /[?&]key=/.test(path);
-  return google && (owners.size === 0 || owners.has('gemini')) ? 'gemini' : 'openai';
+  if (version !== undefined && version !== '') return 'anthropic';
+  const google = header('x-goog-api-key') !== undefined || /[?&]key=/.test(path);
+  return google && geminiMayOwn ? 'gemini' : 'openai';
 }
 
 // --- JSON trees that can say what JSON.stringify cannot: duplicate keys, own __proto__ keys, raw text.
