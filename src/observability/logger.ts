@@ -3,7 +3,15 @@ import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 
 export type { Logger };
 
 // Credentials never reach a log line, whichever object they travel in.
-export const REDACTED_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-key', 'cookie', 'set-cookie', 'proxy-authorization'];
+/**
+ * Whether a header carries a credential, by its name: every provider's key header (x-api-key,
+ * api-key, x-goog-api-key), AWS's session token and signature, bearer authorization, cookies. By
+ * shape rather than by list, so a new provider's key header is redacted without naming it here.
+ */
+export const isCredentialHeader = (name: string): boolean => /authorization|api-?key|token|secret|cookie|credential|signature/i.test(name);
+
+// pino redacts named paths only: the credential headers the providers' clients send today.
+export const REDACTED_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'x-amz-security-token', 'cookie', 'set-cookie', 'proxy-authorization'];
 const REDACT_PATHS = REDACTED_HEADERS.flatMap((h) => [`headers["${h}"]`, `req.headers["${h}"]`, `request.headers["${h}"]`]);
 
 export function createLogger(level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {

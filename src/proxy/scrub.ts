@@ -1,5 +1,6 @@
 // Keeps credentials out of recorded files: the client's own credentials (whatever their shape)
 // and anything shaped like a provider's API key are replaced before a rule is written.
+import { isCredentialHeader } from '../observability/logger.ts';
 
 export const REDACTED = '[REDACTED]';
 
@@ -17,8 +18,6 @@ const KEY_SHAPES: readonly RegExp[] = [
   /(\bBearer\s+)[A-Za-z0-9._~+/=-]{16,}/g,
 ];
 
-/** Header names that carry a credential (authorization, x-api-key, api-key, x-goog-api-key, tokens, secrets). */
-export const isCredentialHeader = (name: string): boolean => /authorization|api-?key|token|secret|cookie|credential|signature/i.test(name);
 
 /** Credentials shorter than this are not searched for verbatim: they would scrub ordinary words. */
 const MIN_SECRET_LENGTH = 8;

@@ -1,5 +1,5 @@
 import { normalizePrompt } from '../engine/matcher.ts';
-import { REDACTED_HEADERS } from '../observability/logger.ts';
+import { isCredentialHeader } from '../observability/logger.ts';
 import type { Explanation } from '../engine/explain.ts';
 import type { JournalListener, RequestJournal } from './types.ts';
 
@@ -108,7 +108,6 @@ export const MAX_JOURNAL_BODY_BYTES = 64 * 1024;
  * needs a bound of its own: without one, a full journal of large prompts holds gigabytes.
  */
 export const MAX_JOURNAL_PROMPT_CHARS = 16 * 1024;
-const REDACTED = new Set(REDACTED_HEADERS);
 
 /** Cuts an over-long prompt, never inside a surrogate pair, into a string of its own. */
 function boundedPrompt(prompt: string): string {
@@ -121,7 +120,7 @@ function boundedPrompt(prompt: string): string {
 
 export function redactHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) out[name] = REDACTED.has(name.toLowerCase()) ? '[REDACTED]' : value;
+  for (const [name, value] of Object.entries(headers)) out[name] = isCredentialHeader(name) ? '[REDACTED]' : value;
   return out;
 }
 

@@ -58,3 +58,17 @@ test('an error answer has no answered summary but the error that was sent', asyn
   assert.equal(entry.answered, null);
   assert.deepEqual(entry.error, { type: 'requests', message: 'Slow down.' }, 'OpenAI names a 429 of this kind requests');
 });
+
+test('every provider\'s key header is redacted in the journal: Azure api-key, Gemini x-goog-api-key, AWS session tokens', async () => {
+  await post(`${server.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'keys' }] }, {
+    'api-key': 'azure-secret-value',
+    'x-goog-api-key': 'AIzaSyFakeFakeFakeFakeFakeFakeFakeFake',
+    'x-amz-security-token': 'aws-session-token-value',
+    'x-request-id': 'visible-request-id',
+  });
+  const { request } = await newest();
+  assert.equal(request.headers['api-key'], '[REDACTED]');
+  assert.equal(request.headers['x-goog-api-key'], '[REDACTED]');
+  assert.equal(request.headers['x-amz-security-token'], '[REDACTED]');
+  assert.equal(request.headers['x-request-id'], 'visible-request-id', 'other headers are kept');
+});
