@@ -4,22 +4,9 @@
 // `message_stop` has come.
 import type { AnthropicStopReason, ResponseObject, ToolCallSpec } from '../../config/schema.ts';
 import type { ProviderRecorder, Recording, UpstreamAnswer, UpstreamFrame } from '../provider.ts';
+import { int, isObject, parseJsonObject as parse, str, type Json } from '../recorded-json.ts';
 
 const STOP_REASONS: readonly string[] = ['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'refusal', 'pause_turn'];
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
-const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const int = (value: unknown): number | undefined => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined);
-
-function parse(text: string): Json | undefined {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 interface Decoded {
   text: string | undefined;

@@ -4,19 +4,7 @@
 // stream is whole once a chunk carries the candidate's finishReason.
 import type { OpenAiFinishReason, ResponseObject, ToolCallSpec } from '../../config/schema.ts';
 import type { ProviderRecorder, Recording, UpstreamAnswer } from '../provider.ts';
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
-const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const int = (value: unknown): number | undefined => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined);
-
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
+import { int, isObject, parseJson as parse, str } from '../recorded-json.ts';
 
 // FinishReason (https://ai.google.dev/api/generate-content#FinishReason) in the rule's words;
 // reasons with no counterpart (OTHER, MALFORMED_FUNCTION_CALL, …) leave the rule's default.

@@ -3,20 +3,7 @@
 // `done: true` (https://github.com/ollama/ollama/blob/main/docs/api.md).
 import type { OpenAiFinishReason, ResponseObject, ToolCallSpec } from '../../config/schema.ts';
 import type { ProviderRecorder, Recording, UpstreamAnswer } from '../provider.ts';
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
-const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const int = (value: unknown): number | undefined => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined);
-
-function parse(text: string): Json | undefined {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { int, isObject, parseJsonObject as parse, str, type Json } from '../recorded-json.ts';
 
 function decodeLines(lines: readonly { json: Json | undefined; atMs: number }[]): Recording | undefined {
   let text: string | undefined;

@@ -6,22 +6,9 @@ import type { OpenAiFinishReason, ResponseObject, ToolCallSpec } from '../../con
 import type { HistoryItem } from '../../state/response-history.ts';
 import type { ProviderRecorder, Recording, UpstreamAnswer, UpstreamFrame } from '../provider.ts';
 import type { ResponsesRequest } from './responses-request.ts';
+import { int, isObject, parseJsonObject as parse, str, type Json } from '../recorded-json.ts';
 
 const FINISH_REASONS: readonly string[] = ['stop', 'length', 'tool_calls', 'content_filter'];
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
-const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-const int = (value: unknown): number | undefined => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined);
-
-function parse(text: string): Json | undefined {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A response with text and/or tool calls, the finish reason and the real usage figures. */
 function responseOf(text: string | undefined, calls: ToolCallSpec[], finish: string | undefined, usage: { input?: number; output?: number } | undefined, names: 'chat' | 'neutral'): ResponseObject {
