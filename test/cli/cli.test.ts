@@ -96,7 +96,7 @@ test('SIGINT stops the server gracefully with code 0', async () => {
 test('a signal sent the moment the server reports it is listening still stops it gracefully', async () => {
   // The window between 'mockllm listening' and the signal handlers is small: repeat to catch it.
   await withConfig(SEED_CONFIG, async (path) => {
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 4; i++) {
       const signal = i % 2 === 0 ? 'SIGTERM' : 'SIGINT';
       const cli = startCli(['--port', '0', '--config', path], {
         onLine: (line) => {

@@ -1,6 +1,6 @@
 // Property-based fuzzing of every endpoint: whatever bytes arrive, the answer is a 2xx or a
 // documented 4xx in the owning API's error shape, never a 5xx, never a hang, never a non-JSON error,
-// and no request reaches a shared prototype. `npm test` runs MOCKLLM_FUZZ_RUNS (default 100) cases
+// and no request reaches a shared prototype. `npm test` runs MOCKLLM_FUZZ_RUNS (default 40) cases
 // per property; `npm run fuzz` runs 2,000.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
