@@ -3,7 +3,7 @@ import compose from 'koa-compose';
 import { adminMiddleware, isAdminPath } from './admin/index.ts';
 import type { ConfigSource } from './config/source.ts';
 import { systemClock, type Clock } from './engine/clock.ts';
-import { explain, type Explanation } from './engine/explain.ts';
+import type { Explanation } from './engine/explain.ts';
 import type { RuleStore } from './engine/store.ts';
 import { cors } from './http/cors.ts';
 import { jsonBody } from './http/json-body.ts';
@@ -16,9 +16,7 @@ import type { Logger } from './observability/logger.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { PROVIDERS } from './providers/index.ts';
 import type { Provider, ProviderDeps, RouteRequest } from './providers/provider.ts';
-import type { AnsweredSummary } from './state/journal.ts';
 import type { StateStores } from './state/types.ts';
-import type { Reply } from './engine/reply-plan.ts';
 
 export interface AppOptions {
   store: RuleStore;
@@ -87,7 +85,7 @@ export function createApp(options: AppOptions): Koa {
       const request: RouteRequest = {
         params: params ?? {},
         query: ctx.query,
-        header: (name) => ctx.get(name) || undefined,
+        header: headerReader(ctx.request.headers),
         body: (ctx.request as { body?: unknown }).body,
         strict: deps.strictOverride ?? store.current.settings.strict,
       };
@@ -253,8 +251,8 @@ function journalRecorder(state: StateStores): Middleware {
           headers: ctx.request.headers,
           body: body ?? null,
           bodyBytes: raw === undefined ? 0 : Buffer.byteLength(raw),
-          ...(decision && { explain: explainLater(decision, ctx.request.headers) }),
-          ...(decision?.outcome.kind === 'reply' && decision.outcome.reply && ctx.status < 400 && { answered: answeredSummary(decision.outcome.reply, decision.outcome.more.length, requestState.delivered) }),
+          // The decision itself: its explanation and the reply sent are read from it when listed.
+          ...(decision && { decision, delivered: requestState.delivered }),
           ...(ctx.status >= 400 && { error: failureOf(ctx) ?? null }),
           ...(requestState.proxied && { proxied: requestState.proxied }),
         });
@@ -263,32 +261,16 @@ function journalRecorder(state: StateStores): Middleware {
   };
 }
 
-/** The reply sent, for the journal: references to what the rule holds, no copies. */
-function answeredSummary(reply: Reply, more: number, delivered: RequestState['delivered']): AnsweredSummary {
-  return {
-    text: reply.text?.text ?? null,
-    toolCalls: reply.toolCalls.map(({ call }) => ({ name: call.name, arguments: call.argumentsJson, id: call.id ?? null })),
-    finishReason: reply.delivery.finish.reason,
-    ...(delivered && { stream: delivered }),
-    ...(more > 0 && { more }),
-  };
-}
-
 /**
- * The decision's explanation, computed when the journal is first listed rather than on the request
- * path. Header conditions read the journal's own reference to the headers, so the entry does not
- * keep the request's context alive.
+ * A header lookup over the request's header object (lower-case names, as Node gives them), not
+ * over the live context: the conversation that holds it may be kept by the journal.
  */
-function explainLater(decision: NonNullable<RequestState['decision']>, headers: Record<string, string | string[] | undefined>): () => Explanation {
-  const { rules, rule } = decision;
-  const conversation = {
-    ...decision.conversation,
-    header: (name: string) => {
-      const value = headers[name.toLowerCase()];
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
+function headerReader(headers: Record<string, string | string[] | undefined>): (name: string) => string | undefined {
+  return (name) => {
+    const value = headers[name.toLowerCase()];
+    if (value === undefined || value === '') return undefined;
+    return Array.isArray(value) ? value.join(', ') : value;
   };
-  return () => explain(rules, conversation, rule);
 }
 
 function errorResponder(logger: Logger): Middleware {

@@ -9,10 +9,10 @@ import { contentChunkCount, outputTokens, planReply, type Reply } from './reply-
 import type { Answer, ErrorAnswer } from './response.ts';
 import type { Rule, RuleSet } from './rules.ts';
 
-/** How sequence steps are read: counted (a call answered), or only looked at (count_tokens). */
+/** How sequence steps are read: counted (a call answered), or only looked at (count_tokens). The RuleStore is one. */
 export interface SequenceSteps {
-  next(rule: Rule): Promise<number>;
-  peek(rule: Rule): Promise<number>;
+  nextSequenceStep(rule: Rule): Promise<number>;
+  peekSequenceStep(rule: Rule): Promise<number>;
 }
 
 export interface DecideOptions {
@@ -78,7 +78,7 @@ const NO_DELIVERY: DeliveryPlan = { chunkCount: 0, outputTokens: 0, pacer: () =>
 async function answerOf(rule: Rule | null, rules: RuleSet, steps: SequenceSteps, peek: boolean): Promise<{ answer: Answer; step: number | undefined }> {
   if (!rule) return { answer: rules.unknown, step: undefined };
   if (rule.response.kind !== 'sequence') return { answer: rule.response, step: undefined };
-  const step = peek ? await steps.peek(rule) : await steps.next(rule);
+  const step = peek ? await steps.peekSequenceStep(rule) : await steps.nextSequenceStep(rule);
   return { answer: rule.response.steps[step]!, step };
 }
 
@@ -129,18 +129,30 @@ function rulesNaming(rules: RuleSet, endpoint: string): Rule[] {
   return found;
 }
 
+/** A decision whose explanation is computed when first read (most requests never need one). */
+class Decided implements Decision {
+  readonly rules: RuleSet;
+  readonly conversation: Conversation;
+  readonly rule: Rule | null;
+  readonly step: number | undefined;
+  readonly outcome: Outcome;
+  #explanation: Explanation | undefined;
+
+  constructor(rules: RuleSet, conversation: Conversation, rule: Rule | null, step: number | undefined, outcome: Outcome) {
+    this.rules = rules;
+    this.conversation = conversation;
+    this.rule = rule;
+    this.step = step;
+    this.outcome = outcome;
+  }
+
+  get explanation(): Explanation {
+    return (this.#explanation ??= explain(this.rules, this.conversation, this.rule));
+  }
+}
+
 function decision(rules: RuleSet, conversation: Conversation, rule: Rule | null, step: number | undefined, outcome: Outcome): Decision {
-  let explanation: Explanation | undefined;
-  return {
-    conversation,
-    rule,
-    step,
-    outcome,
-    get explanation() {
-      return (explanation ??= explain(rules, conversation, rule));
-    },
-    rules,
-  };
+  return new Decided(rules, conversation, rule, step, outcome);
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { Context } from 'koa';
 import { decide, type Decision } from '../engine/decide.ts';
-import type { Rule } from '../engine/rules.ts';
 import { ApiError, configuredError } from '../http/errors.ts';
 import { SSE } from '../http/framing.ts';
 import { writeStream, type StreamPlan } from '../http/stream-writer.ts';
@@ -22,11 +21,7 @@ export function answerRoute<Request>(method: HttpMethod, path: string, adapter: 
       const { conversation } = parsed;
       const stream = adapter.streams(parsed.request);
       state.asked = { model: conversation.model, prompt: conversation.prompt, stream };
-      const steps = {
-        next: (rule: Rule) => deps.store.nextSequenceStep(rule),
-        peek: (rule: Rule) => deps.store.peekSequenceStep(rule),
-      };
-      const decision = await decide(deps.store.current, conversation, steps, parsed);
+      const decision = await decide(deps.store.current, conversation, deps.store, parsed);
       state.decision = decision;
       if (decision.conversation !== conversation) state.asked.prompt = decision.conversation.prompt;
       ctx.set('x-mockllm-match', decision.rule?.id ?? 'none');

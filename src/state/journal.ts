@@ -1,5 +1,6 @@
 import { normalizePrompt } from '../engine/matcher.ts';
 import { isCredentialHeader } from '../observability/logger.ts';
+import type { Decision } from '../engine/decide.ts';
 import type { Explanation } from '../engine/explain.ts';
 import type { JournalListener, RequestJournal } from './types.ts';
 
@@ -12,6 +13,20 @@ export interface AnsweredSummary {
   stream?: { outcome: 'completed' | 'aborted' | 'failed'; contentChunks: number };
   /** Further answers in the same response (a legacy completions prompt list). */
   more?: number;
+}
+
+/** The reply a decision sent, as the journal shows it; null when the core answered with no reply (an error). */
+function answeredOf(decision: Decision, delivered: JournalRecord['delivered']): AnsweredSummary | null {
+  const { outcome } = decision;
+  if (outcome.kind !== 'reply' || !outcome.reply) return null;
+  const reply = outcome.reply;
+  return {
+    text: reply.text?.text ?? null,
+    toolCalls: reply.toolCalls.map(({ call }) => ({ name: call.name, arguments: call.argumentsJson, id: call.id ?? null })),
+    finishReason: reply.delivery.finish.reason,
+    ...(delivered && { stream: delivered }),
+    ...(outcome.more.length > 0 && { more: outcome.more.length }),
+  };
 }
 
 export interface JournalEntry {
@@ -69,11 +84,14 @@ export interface JournalRecord {
   ruleId: string | null;
   step: number | null;
   durationMs: number;
-  /** Computes the explanation, when the entry is first listed. */
-  explain?: () => Explanation;
+  /**
+   * The core's decision, when the core answered: its explanation and the reply sent are read from
+   * it when the entry is first listed (a reference: nothing is built on the request's path).
+   */
+  decision?: Decision;
+  /** How a stream went, when one was written. */
+  delivered?: { outcome: 'completed' | 'aborted' | 'failed'; contentChunks: number };
   error?: { errorType: string; errorMessage: string } | null;
-  /** What was answered, in no provider's words (the reply's text is shared with the rule, not copied). */
-  answered?: AnsweredSummary;
   /** The request headers as received (not copied: redacted when listed). */
   headers: Record<string, string | string[] | undefined>;
   /** The parsed body, or null. */
@@ -147,8 +165,8 @@ function toEntry(seq: number, record: JournalRecord, prompt: Pick<JournalEntry, 
     ruleId: record.ruleId,
     step: record.step,
     durationMs: record.durationMs,
-    explanation: record.explain ? record.explain() : null,
-    answered: record.answered ?? null,
+    explanation: record.decision ? record.decision.explanation : null,
+    answered: record.decision && record.status < 400 ? answeredOf(record.decision, record.delivered) : null,
     ...(record.error !== undefined && { error: record.error && { type: record.error.errorType, message: record.error.errorMessage } }),
     ...(record.proxied && { proxied: { upstream: record.proxied.upstream } }),
     request: {

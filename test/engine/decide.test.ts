@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Conversation } from '../../src/engine/conversation.ts';
 import { decide, type Decision } from '../../src/engine/decide.ts';
-import type { Rule } from '../../src/engine/rules.ts';
 import { baselineFromConfig } from '../../src/engine/rules.ts';
 import type { RuleStore } from '../../src/engine/store.ts';
 import { ruleStoreInMemory } from '../../src/state/memory.ts';
@@ -31,12 +30,8 @@ function ask(prompt: string, over: Partial<Conversation> = {}): Conversation {
   };
 }
 
-function stepsOf(store: RuleStore) {
-  return { next: (rule: Rule) => store.nextSequenceStep(rule), peek: (rule: Rule) => store.peekSequenceStep(rule) };
-}
-
 async function decideOn(store: RuleStore, conversation: Conversation, options = {}): Promise<Decision> {
-  return decide(store.current, conversation, stepsOf(store), options);
+  return decide(store.current, conversation, store, options);
 }
 
 const textOf = (decision: Decision): string | undefined => (decision.outcome.kind === 'reply' ? decision.outcome.reply?.text?.text : undefined);

@@ -5,7 +5,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.ts';
 import { decide } from '../../src/engine/decide.ts';
-import type { Rule } from '../../src/engine/rules.ts';
 import { baselineFromConfig } from '../../src/engine/rules.ts';
 import { ApiError } from '../../src/http/errors.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../src/http/stream-writer.ts';
@@ -28,12 +27,11 @@ const store = ruleStoreInMemory(
     ).doc,
   ),
 );
-const steps = { next: (rule: Rule) => store.nextSequenceStep(rule), peek: (rule: Rule) => store.peekSequenceStep(rule) };
 const info = { header: (name: string) => (name === 'anthropic-version' ? '2023-06-01' : undefined), strict: false };
 
 async function answer(body: unknown) {
   const { request, conversation } = parseMessagesRequest(body, info, '/v1/messages');
-  const decision = await decide(store.current, conversation, steps);
+  const decision = await decide(store.current, conversation, store);
   assert.equal(decision.outcome.kind, 'reply');
   if (decision.outcome.kind !== 'reply') throw new Error('unreachable');
   return { request, conversation, decision, reply: decision.outcome.reply! };
