@@ -135,13 +135,19 @@ export class RedisJournal implements RequestJournal {
     // This replica's own requests are written first, so it always lists what it has just served.
     await this.flush();
     const lines = await this.#link.write('the journal read', (redis) => redis.lRange(this.#keys.list, 0, this.#capacity - 1), READ_TIMEOUT_MS * 2);
+    // Newest first by when each request finished: replicas flush their batches at different
+    // moments, so the list's own order is the order entries reached Redis, not the order served.
+    const entries: JournalEntry[] = [];
+    for (const line of lines) {
+      const entry = parseLine(line);
+      if (entry) entries.push(entry);
+    }
+    entries.sort((x, y) => Date.parse(y.time) - Date.parse(x.time) || y.seq - x.seq);
     const out: JournalEntry[] = [];
     const limit = filter.limit ?? Infinity;
-    for (const line of lines) {
+    for (const entry of entries) {
       if (out.length >= limit) break;
-      const entry = parseLine(line);
-      if (!entry) continue;
-      if (filter.after !== undefined && entry.seq <= filter.after) break;
+      if (filter.after !== undefined && entry.seq <= filter.after) continue;
       if (filter.provider !== undefined && entry.provider !== filter.provider) continue;
       if (filter.model !== undefined && entry.model !== filter.model) continue;
       if (filter.endpoint !== undefined && entry.endpoint !== filter.endpoint) continue;
