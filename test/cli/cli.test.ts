@@ -395,7 +395,10 @@ test('on a terminal the default is coloured readable lines (NO_COLOR keeps them 
   await withConfig(SEED_CONFIG, async (path) => {
     const onTerminal = async (env: Record<string, string>) => {
       const command = [process.execPath, CLI, '--config', path, '--port', '0'].map((arg) => `'${arg}'`).join(' ');
-      const child = spawn(SCRIPT!, ['-qec', command, '/dev/null'], { cwd: REPO, env: { ...CLEAN_ENV, TERM: 'xterm-256color', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // A person's terminal, not CI's: Node reports no colours whenever a CI variable is set
+      // (tty.WriteStream.getColorDepth), and CI runs this suite with CI=true.
+      const { CI: _ci, ...outsideCi } = CLEAN_ENV;
+      const child = spawn(SCRIPT!, ['-qec', command, '/dev/null'], { cwd: REPO, env: { ...outsideCi, TERM: 'xterm-256color', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
       const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
