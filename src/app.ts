@@ -60,6 +60,8 @@ export function createApp(options: AppOptions): Koa {
       closed: () => metrics.activeStreams.dec(),
     },
     responses: state.responses,
+    conversations: state.conversations,
+    storedResponses: state.storedResponses,
     clock: options.clock ?? systemClock,
     providers,
     ...(options.upstream && { upstream: options.upstream }),

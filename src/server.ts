@@ -1,5 +1,6 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { LevelWithSilent } from 'pino';
 import { isAdminPath } from './admin/index.ts';
 import { createApp } from './app.ts';
@@ -70,6 +71,12 @@ export interface ServerOptions extends MockServerOptions {
 export interface MockServer {
   /** A request listener for node:http (or any framework that hands over Node's req and res). */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * For node:http's 'upgrade' event (Responses over WebSocket): the request goes through the same
+   * middleware and route table as any other; a route that serves upgrades takes the socket over,
+   * anything else (an error, a 404) is answered over HTTP and the connection closed.
+   */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   store: RuleStore;
   /** The server's state: admin overlay, sequence counters, journal, stored responses. */
   state: StateStores;
@@ -154,7 +161,18 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
       rules.close();
       await stores.close();
     })());
-  return { handler: app.callback(), store: rules, state: stores, journal: stores.journal, metrics, lifecycle, config, logger, close };
+  const handler = app.callback();
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Bytes read past the request head belong to the new protocol: back into the socket for its reader.
+    if (head.length > 0) socket.unshift(head);
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => socket.end());
+    socket.on('error', () => socket.destroy());
+    handler(req, res);
+  };
+  return { handler, upgrade, store: rules, state: stores, journal: stores.journal, metrics, lifecycle, config, logger, close };
 }
 
 /** Loads the config (throwing a ConfigError if it is unusable), starts listening and watching. */
@@ -165,6 +183,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Clients that keep connections alive (every SDK) would otherwise hold close() open.
   server.keepAliveTimeout = 5000;
   server.on('clientError', answerClientError);
+  // Upgraded connections (WebSocket) leave the HTTP server's bookkeeping: kept here to end them on close.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    core.upgrade(req, socket, head);
+  });
   // h2c beside HTTP/1.1 on the same port (the AWS SDK's default handler speaks cleartext HTTP/2):
   // see src/http/h2c.ts. HTTP/2 requests reach the same handler through the server's 'request' event.
   const h2c = acceptH2c(server, {
@@ -196,9 +221,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       h2c.closeIdle(); // HTTP/2 connections: GOAWAY; they close once their streams end
+      for (const socket of upgraded) socket.end();
       const grace = setTimeout(() => {
         server.closeAllConnections();
         h2c.destroyAll();
+        for (const socket of upgraded) socket.destroy();
       }, options.shutdownGraceMs ?? 10_000);
       await closed;
       clearTimeout(grace);

@@ -65,12 +65,16 @@ export class RouteTable {
   /** The route for this request, or undefined when no provider serves the method and path. */
   resolve(method: string, path: string, header: Lookup, query?: Lookup): ResolvedRoute | undefined {
     const lookup = method === 'HEAD' ? 'GET' : method;
-    const statics = this.#static.get(`${lookup} ${path}`);
+    // A route that serves only connection upgrades (WebSocket) is not there for other requests.
+    const upgrade = header('upgrade')?.toLowerCase();
+    const serves = (route: ProviderRoute) => route.upgrade === undefined || route.upgrade === upgrade;
+    const found = this.#static.get(`${lookup} ${path}`);
+    const statics = found?.some((c) => c.route.upgrade !== undefined) ? found.filter((c) => serves(c.route)) : found;
     if (statics?.length === 1) return { ...statics[0]!, params: {} };
     const matches: ResolvedRoute[] = statics ? statics.map((c) => ({ ...c, params: {} })) : [];
-    if (!statics) {
+    if (!statics?.length) {
       for (const template of this.#templates) {
-        if (template.route.method !== lookup) continue;
+        if (template.route.method !== lookup || !serves(template.route)) continue;
         const match = template.pattern.exec(path);
         if (!match) continue;
         const params: Record<string, string> = {};

@@ -9,7 +9,7 @@ import type { RuleStore } from '../engine/store.ts';
 import type { ApiError } from '../http/errors.ts';
 import type { Framing } from '../http/framing.ts';
 import type { StreamItem } from '../http/stream-writer.ts';
-import type { ResponseHistoryStore } from '../state/types.ts';
+import type { ConversationStore, ResponseHistoryStore, StoredResponseStore } from '../state/types.ts';
 
 export type { MoreReply } from '../engine/decide.ts';
 
@@ -22,6 +22,9 @@ export interface ProviderDeps {
   streams: { opened(): void; closed(): void };
   /** Stored responses (OpenAI Responses `previous_response_id`). */
   responses: ResponseHistoryStore;
+  /** OpenAI Conversations, and stored Responses objects (GET /v1/responses/{id}). */
+  conversations: ConversationStore;
+  storedResponses: StoredResponseStore;
   clock: Clock;
   /** Every registered provider (model catalogue, error shapes). */
   providers: readonly Provider[];
@@ -89,6 +92,14 @@ export interface ProviderRoute {
    * `/v1beta/models/{model}:generateContent`. A parameter matches within one path segment.
    */
   path: string;
+  /**
+   * Set on a route that serves only requests to upgrade the connection to this protocol
+   * (`Upgrade: websocket`): other requests for the method and path are not its own. Its handler
+   * takes the connection over from `ctx.req.socket` and sets `ctx.respond = false`; whatever it
+   * throws before that is answered over HTTP as for any route (the server's upgrade hook runs the
+   * request through the same middleware: CORS, journal, errors).
+   */
+  upgrade?: 'websocket';
   handle(ctx: Context, request: RouteRequest, deps: ProviderDeps): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import type { Baseline } from '../engine/rules.ts';
 import { RuleStore } from '../engine/store.ts';
 import { MemoryJournal } from './journal.ts';
+import { MemoryConversations, MemoryStoredResponses } from './conversations.ts';
 import { MemoryResponseHistory } from './response-history.ts';
 import type { AdminOverlay, OverlayChange, OverlaySnapshot, SequenceCounters, StateStores } from './types.ts';
 
@@ -81,6 +82,8 @@ export function createMemoryState(options: MemoryStateOptions): StateStores {
     sequences: new MemorySequenceCounters(),
     journal,
     responses: new MemoryResponseHistory(),
+    conversations: new MemoryConversations(),
+    storedResponses: new MemoryStoredResponses(),
     // Ends the journal's live subscriptions (GET /admin/requests/stream), so open streams do not hold the server's close.
     close: async () => journal.close(),
   };

@@ -89,6 +89,46 @@ export interface ResponseHistoryStore {
   clear(): Promise<void>;
 }
 
+/** An OpenAI Conversations conversation as the API shows it (`object: "conversation"` is added when rendered). */
+export interface StoredConversation {
+  id: string;
+  created_at: number;
+  metadata: Readonly<Record<string, string>>;
+}
+
+/** A conversation item or a response's input item as the API shows it: a Responses item with its `id`. */
+export type StoredItem = Readonly<Record<string, unknown>> & { readonly id: string };
+
+/** OpenAI Conversations: conversations and their items, in the order they were added. */
+export interface ConversationStore {
+  create(conversation: StoredConversation, items: readonly StoredItem[]): Promise<void>;
+  get(id: string): Promise<StoredConversation | undefined>;
+  /** Replaces the metadata; undefined when the conversation is unknown. */
+  update(id: string, metadata: Readonly<Record<string, string>>): Promise<StoredConversation | undefined>;
+  delete(id: string): Promise<boolean>;
+  /** Adds items at the end; false when the conversation is unknown. */
+  append(id: string, items: readonly StoredItem[]): Promise<boolean>;
+  /** All items, oldest first; undefined when the conversation is unknown. */
+  items(id: string): Promise<readonly StoredItem[] | undefined>;
+  /** Removes one item; false when the conversation or the item is unknown. */
+  deleteItem(id: string, itemId: string): Promise<boolean>;
+  clear(): Promise<void>;
+}
+
+/** A stored response as GET /v1/responses/{id} shows it, with the input items it was given. */
+export interface StoredResponse {
+  response: Readonly<Record<string, unknown>>;
+  inputItems: readonly StoredItem[];
+}
+
+/** Stored Responses objects (GET, DELETE, cancel and input_items of /v1/responses/{id}). */
+export interface StoredResponseStore {
+  put(id: string, stored: StoredResponse): Promise<void>;
+  get(id: string): Promise<StoredResponse | undefined>;
+  delete(id: string): Promise<boolean>;
+  clear(): Promise<void>;
+}
+
 /** How a networked store's connection is doing, for /readyz, the metrics and the logs. */
 export interface StateBackendStatus {
   /** `redis`. */
@@ -104,12 +144,15 @@ export interface StateBackendStatus {
   countingLocally: boolean;
 }
 
-/** One server's state. `/admin/reset` clears all four. */
+/** One server's state. `/admin/reset` clears all of it. */
 export interface StateStores {
   overlay: AdminOverlay;
   sequences: SequenceCounters;
   journal: RequestJournal;
   responses: ResponseHistoryStore;
+  /** OpenAI Conversations and stored Responses objects. */
+  conversations: ConversationStore;
+  storedResponses: StoredResponseStore;
   /** A networked store's connection (absent when the state is in this process's memory). */
   backend?: { status(): StateBackendStatus };
   close(): Promise<void>;

@@ -102,7 +102,9 @@ function envelope(
     object: 'response',
     created_at: createdAt,
     status: fields.status,
-    background: false,
+    background: body.background === true,
+    // The conversation a response belongs to (POST /v1/responses `conversation`), as the API echoes it.
+    ...(body.conversation != null && { conversation: { id: typeof body.conversation === 'string' ? body.conversation : body.conversation.id } }),
     completed_at: fields.completedAt,
     error: fields.error,
     incomplete_details: fields.incompleteDetails,
@@ -148,7 +150,7 @@ export function renderResponse(reply: Reply, conversation: Conversation, request
   const itemStatus = (plan: OutputPlan) => (status === 'incomplete' && plan.type === 'message' ? 'incomplete' : 'completed');
   const createdAt = now();
   remember(id, request, plans);
-  return envelope(id, createdAt, request.body, conversation.model, {
+  const response = envelope(id, createdAt, request.body, conversation.model, {
     status,
     completedAt: status === 'completed' ? now() : null,
     error: null,
@@ -156,6 +158,8 @@ export function renderResponse(reply: Reply, conversation: Conversation, request
     output: plans.map((plan) => itemJson(plan, { done: true, status: itemStatus(plan) })),
     usage: responsesUsage(reply, conversation),
   });
+  request.onCompleted?.(response);
+  return response;
 }
 
 /**
@@ -256,6 +260,7 @@ export class ResponsesStream implements Iterator<StreamItem> {
       output: finalItems,
       usage: responsesUsage(this.#reply, this.#conversation),
     });
+    this.#request.onCompleted?.(response);
     yield this.#event(status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(response)}`);
   }
 }

@@ -30,6 +30,8 @@ export interface ResponsesBody {
   reasoning?: unknown;
   user?: string | null;
   service_tier?: string | null;
+  background?: boolean | null;
+  conversation?: string | { id: string } | null;
 }
 
 /** The parsed request: the body as sent, and the whole conversation with earlier responses resolved. */
@@ -39,6 +41,12 @@ export interface ResponsesRequest {
   history: HistoryItem[];
   /** Where this response is kept for later `previous_response_id` (unless `store: false`). */
   store: ResponseHistoryStore;
+  /**
+   * Told the finished response (non-stream body, or the terminal stream event's `response`) before
+   * it is sent: the OpenAI provider stores it for GET /v1/responses/{id} and appends the turn to
+   * its conversation (providers/openai/responses-routes.ts).
+   */
+  onCompleted?: (response: Record<string, unknown>) => void;
 }
 
 // Every parameter of ResponseCreateParams (openai 7.x); strict mode rejects anything else, as the real API does.
@@ -189,7 +197,26 @@ export function conversationOf(history: readonly HistoryItem[], instructions: st
   return { messages, prompt, toolResult };
 }
 
-export async function parseResponsesRequest(body: unknown, info: RequestInfo, endpoint: string, store: ResponseHistoryStore, provider: string): Promise<Parsed<ResponsesRequest>> {
+/**
+ * Items given or stored elsewhere (a conversation's items, POST /v1/conversations `items`) in the
+ * engine's terms, validated as input items are; `param` names them in errors (`items`).
+ */
+export function historyOfItems(items: readonly Record<string, unknown>[], param: string): HistoryItem[] {
+  const history: HistoryItem[] = [];
+  items.forEach((item, i) => {
+    try {
+      const normal = historyItem(item, `${param}[${i}]`, new Map());
+      if (normal) history.push(normal);
+    } catch (error) {
+      if (error instanceof ItemNotFound) throw invalidRequest(`Item with id '${error.id}' not found.`, `${param}[${i}].id`, 'item_not_found');
+      throw error;
+    }
+  });
+  return history;
+}
+
+/** `prior`: history that comes before this request's input (a conversation's items). */
+export async function parseResponsesRequest(body: unknown, info: RequestInfo, endpoint: string, store: ResponseHistoryStore, provider: string, prior?: readonly HistoryItem[]): Promise<Parsed<ResponsesRequest>> {
   const validate = info.strict ? validateStrict : validateLenient;
   if (!validate(body)) throw openAiValidationError(validate.errors![0]!, body, { missingModel: 'param', unknownField: 'unknown_parameter' });
 
@@ -200,7 +227,7 @@ export async function parseResponsesRequest(body: unknown, info: RequestInfo, en
     }
   }
 
-  const history: HistoryItem[] = [];
+  const history: HistoryItem[] = [...(prior ?? [])];
   const previous = body.previous_response_id;
   if (previous != null) {
     const earlier = await store.get(previous);

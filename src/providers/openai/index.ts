@@ -5,13 +5,14 @@ import { OPENAI_MODELS, openAiModelById, openAiModelsPage } from './models.ts';
 import { openAiRecorder } from '../openai-format/recorder.ts';
 import type { Provider } from '../provider.ts';
 // The codecs of OpenAI's wire format live in openai-format/, shared with Azure OpenAI, which speaks it too.
-import { renderChatCompletion, renderChatStream } from '../openai-format/chat-encode.ts';
+import { chatCacheQuery, renderChatCompletion, renderChatStream } from '../openai-format/chat-encode.ts';
 import { parseChatRequest } from '../openai-format/chat-request.ts';
 import { completionsAdapter } from '../openai-format/completions.ts';
 import { embeddingsAdapter } from '../openai-format/embeddings.ts';
 import { OPENAI_MALFORMED_JSON_MESSAGE, openAiErrorBody, openAiStreamError } from '../openai-format/errors.ts';
-import { renderResponse, renderResponseStream, renderResponsesStreamError } from '../openai-format/responses-encode.ts';
-import { parseResponsesRequest } from '../openai-format/responses-request.ts';
+import { conversationRoutes } from './conversations.ts';
+import { responsesAdapter, storedResponseRoutes } from './responses-routes.ts';
+import { responsesWebSocketRoute } from './responses-ws.ts';
 
 const PROVIDER = 'openai';
 const CHAT_COMPLETIONS = '/v1/chat/completions';
@@ -41,14 +42,12 @@ export const openai: Provider = {
       renderStream: renderChatStream,
       renderStreamError: openAiStreamError,
       streams: (request) => request.stream === true,
+      promptCache: chatCacheQuery,
     }),
-    answerRoute('POST', RESPONSES, {
-      parse: (request, deps) => parseResponsesRequest(request.body, request, RESPONSES, deps.responses, PROVIDER),
-      renderJson: renderResponse,
-      renderStream: renderResponseStream,
-      renderStreamError: renderResponsesStreamError,
-      streams: (request) => request.body.stream === true,
-    }),
+    answerRoute('POST', RESPONSES, responsesAdapter(RESPONSES, PROVIDER)),
+    responsesWebSocketRoute(RESPONSES, RESPONSES, PROVIDER),
+    ...storedResponseRoutes(RESPONSES),
+    ...conversationRoutes,
     answerRoute('POST', COMPLETIONS, completionsAdapter(COMPLETIONS, PROVIDER)),
     answerRoute('POST', EMBEDDINGS, embeddingsAdapter(EMBEDDINGS, PROVIDER)),
     ...modelsRoutes(openAiModelsPage, openAiModelById),

@@ -5,6 +5,7 @@ import type { StateStores } from '../types.ts';
 import { RedisLink } from './connection.ts';
 import { RedisJournal } from './journal.ts';
 import { RedisOverlay } from './overlay.ts';
+import { RedisConversations, RedisStoredResponses } from './conversations.ts';
 import { RedisResponseHistory } from './responses.ts';
 import { RedisSequenceCounters } from './sequences.ts';
 
@@ -51,6 +52,8 @@ export async function createRedisState(options: RedisStateOptions): Promise<Stat
     sequences,
     journal,
     responses,
+    conversations: new RedisConversations(link, prefix, logger),
+    storedResponses: new RedisStoredResponses(link, prefix, logger),
     backend: link,
     close: async () => {
       overlay.close();

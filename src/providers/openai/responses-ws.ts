@@ -1,0 +1,166 @@
+// Responses over WebSocket (docs/endpoints.md; ../shared API-FORMATS §19): `GET /v1/responses` with
+// `Upgrade: websocket`, then one JSON text message per request, `{"type": "response.create", …the
+// POST /v1/responses body…}`, answered with the event sequence the SSE stream of that request would
+// carry, one JSON text message per event. Messages on one socket are answered in turn, so a
+// `previous_response_id` naming the answer before it always resolves. What the SDKs expect where
+// the API reference is silent comes from @openai/agents-openai 0.20 (OpenAIResponsesWSModel) and
+// openai 7.x (ResponsesServerEvent): errors are `{"type":"error","status",error:{type,code,message,param}}`
+// events, terminal like `response.completed`, and the socket stays open for the next request.
+import type { Context } from 'koa';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { decide } from '../../engine/decide.ts';
+import { ApiError, configuredError, invalidRequest } from '../../http/errors.ts';
+import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
+import type { RequestState } from '../../http/state.ts';
+import { openAiErrorBody } from '../openai-format/errors.ts';
+import { renderResponseStream, renderResponsesStreamError } from '../openai-format/responses-encode.ts';
+import { listValues } from '../openai-format/validation.ts';
+import type { ProviderDeps, ProviderRoute, RouteRequest } from '../provider.ts';
+import { parseResponses } from './responses-routes.ts';
+
+// Handshakes only: no server of its own and no client list (sockets belong to the connection that upgraded).
+const handshakes = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false });
+const NO_BYTES = Buffer.alloc(0);
+// RFC 6455 §4.1: a base64 16-byte nonce, and version 13 (ws also takes 8).
+const KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+// Fields of `response.create` that belong to the WebSocket envelope, not to the POST body (openai
+// 7.x ResponsesClientEvent.ResponseCreate): `type`, `stream_id` (echoed on every event of its answer).
+type Envelope = { type?: unknown; stream_id?: unknown };
+
+export function responsesWebSocketRoute(path: string, endpoint: string, provider: string): ProviderRoute {
+  return {
+    method: 'GET',
+    path,
+    upgrade: 'websocket',
+    async handle(ctx: Context, request: RouteRequest, deps: ProviderDeps) {
+      const key = request.header('sec-websocket-key');
+      const version = request.header('sec-websocket-version');
+      if (key === undefined || !KEY.test(key.trim())) throw invalidRequest("Invalid WebSocket handshake: missing or malformed 'Sec-WebSocket-Key' header.");
+      if (version !== '13' && version !== '8') throw invalidRequest("Invalid WebSocket handshake: 'Sec-WebSocket-Version' must be 13.");
+      const socket = ctx.req.socket;
+      ctx.respond = false;
+      ctx.status = 101;
+      (ctx.state as RequestState).asked = { model: '', prompt: '', stream: true };
+      const ws = await new Promise<WebSocket | undefined>((resolve) => {
+        socket.once('close', () => resolve(undefined));
+        handshakes.handleUpgrade(ctx.req, socket, NO_BYTES, (upgraded) => resolve(upgraded));
+      });
+      if (!ws) return;
+      serve(ws, request, deps, endpoint, provider);
+    },
+  };
+}
+
+function serve(ws: WebSocket, handshake: RouteRequest, deps: ProviderDeps, endpoint: string, provider: string): void {
+  const closed = new AbortController();
+  ws.once('close', () => closed.abort());
+  ws.on('error', () => ws.terminate());
+  let turn = Promise.resolve();
+  ws.on('message', (data, isBinary) => {
+    turn = turn.then(() => answer(ws, data, isBinary, handshake, deps, endpoint, provider, closed.signal)).catch(() => ws.terminate());
+  });
+}
+
+/** An `error` event for a request that got no answer, in the HTTP error's words and status. */
+function errorEvent(error: ApiError, streamId: unknown): string {
+  const { error: body } = openAiErrorBody(error) as { error: Record<string, unknown> };
+  return JSON.stringify({ type: 'error', status: error.status, error: body, ...(typeof streamId === 'string' && { stream_id: streamId }) });
+}
+
+/** The JSON of one SSE frame the Responses encoder made (`event: …\ndata: {…}\n\n`), with the lane's `stream_id`. */
+function eventJson(frame: string, streamId: unknown): string {
+  const at = frame.indexOf('data: ');
+  const json = frame.slice(at + 'data: '.length).trimEnd();
+  return typeof streamId === 'string' ? `${json.slice(0, -1)},"stream_id":${JSON.stringify(streamId)}}` : json;
+}
+
+function messageOf(data: RawData, isBinary: boolean): Record<string, unknown> & Envelope {
+  if (isBinary) throw invalidRequest('Invalid message: expected a JSON text message, but got a binary message.', null, 'invalid_message');
+  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    throw invalidRequest('Invalid message: the message is not valid JSON.', null, 'invalid_json');
+  }
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+    throw invalidRequest('Invalid message: expected a JSON object with a `type`.', null, 'invalid_message');
+  }
+  const { type } = message as Envelope;
+  if (type === undefined) throw invalidRequest("Missing required parameter: 'type'.", 'type', 'missing_required_parameter');
+  if (type !== 'response.create') throw invalidRequest(`Invalid value: '${String(type)}'. Supported values are: ${listValues(['response.create'])}.`, 'type', 'invalid_value');
+  return message as Record<string, unknown> & Envelope;
+}
+
+async function answer(
+  ws: WebSocket,
+  data: RawData,
+  isBinary: boolean,
+  handshake: RouteRequest,
+  deps: ProviderDeps,
+  endpoint: string,
+  provider: string,
+  gone: AbortSignal,
+): Promise<void> {
+  let streamId: unknown;
+  const send = (text: string) => {
+    if (ws.readyState === ws.OPEN) ws.send(text);
+  };
+  let frames: Iterator<StreamItem> | undefined;
+  try {
+    const { type: _type, stream_id, ...body } = messageOf(data, isBinary);
+    streamId = stream_id;
+    // Over WebSocket every answer is a stream; background mode is not offered there (openai 7.x types).
+    if (body.background === true) throw invalidRequest('Background mode is not supported over WebSocket.', 'background', 'unsupported_parameter');
+    body.stream = true;
+    const strict = deps.strictOverride ?? deps.store.current.settings.strict;
+    const request: RouteRequest = { params: {}, query: handshake.query, header: handshake.header, body, strict };
+    const parsed = await parseResponses(request, deps, endpoint, provider);
+    const decision = await decide(deps.store.current, parsed.conversation, deps.store, parsed);
+    const { outcome, conversation } = decision;
+    if (decision.rule) deps.store.recordHit(decision.rule.id, Date.now());
+    if (outcome.kind === 'unmatched') throw new ApiError({ status: 404, kind: 'not_found', code: 'mock_rule_not_found', message: outcome.message });
+    if (outcome.kind === 'error') throw configuredError(outcome.error);
+    const { reply, delivery } = outcome;
+    if (!reply) throw new ApiError({ status: 404, kind: 'not_found', code: 'mock_rule_not_found', message: 'No answer for this request.' });
+    frames = renderResponseStream(reply, conversation, parsed.request);
+    const pacer = delivery.pacer();
+    const { fault } = delivery;
+    let chunks = 0;
+    let contentPending = false;
+    deps.streams.opened();
+    try {
+      for (let item = frames.next(); !item.done; item = frames.next()) {
+        if (gone.aborted) return;
+        if (item.value === CONTENT_CHUNK) {
+          if (fault && chunks >= fault.afterChunks) return failStream(ws, fault, frames, streamId);
+          chunks++;
+          contentPending = true;
+          const delay = pacer?.next() ?? 0;
+          if (delay > 0 && !(await deps.clock.sleep(delay, gone))) return;
+          continue;
+        }
+        send(eventJson(String(item.value), streamId));
+        if (contentPending && fault && chunks >= fault.afterChunks) return failStream(ws, fault, frames, streamId);
+        contentPending = false;
+      }
+    } finally {
+      deps.streams.closed();
+    }
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    send(errorEvent(error, streamId));
+  } finally {
+    frames?.return?.();
+  }
+}
+
+/** A rule's mid-stream fault: `response.failed` numbered after what was sent, or the connection cut. */
+function failStream(ws: WebSocket, fault: { mode: 'error_event' | 'disconnect'; message: string }, frames: Iterator<StreamItem>, streamId: unknown): void {
+  if (fault.mode === 'disconnect') {
+    ws.terminate();
+    return;
+  }
+  if (ws.readyState === ws.OPEN) ws.send(eventJson(String(renderResponsesStreamError(fault.message, frames)), streamId));
+}
