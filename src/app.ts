@@ -199,6 +199,8 @@ function accessLog(logger: Logger): Middleware {
       };
       if (OPS_PATHS.has(ctx.path)) logger.debug(line, 'request');
       else logger.info(line, 'request');
+      // Structured output whose rule disagrees with the request's schema (engine/structured-output.ts).
+      if (decision?.schemaMismatch) logger.warn({ requestId: state.requestId, ruleId: decision.rule?.id ?? null, schemaMismatch: decision.schemaMismatch }, `structured output: ${decision.schemaMismatch}`);
       if (decision && logger.isLevelEnabled('debug')) logger.debug({ requestId: state.requestId, explanation: decision.explanation }, describe(decision.explanation));
     }
   };

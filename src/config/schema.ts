@@ -73,6 +73,18 @@ export interface ResponseObject {
 /** A rule's answer: plain text, or an object of one kind (text, tool calls, error, sequence). */
 export type ResponseSpec = string | ResponseObject;
 
+/** A count, exactly, or within bounds (both inclusive). */
+export type TurnMatch = number | { gte?: number; lte?: number };
+
+export interface ToolResultMatch {
+  /** The tool the result belongs to (named by the call it answers). */
+  name?: string;
+  /** A substring of the result's text (case-insensitive unless `settings.match: exact`). */
+  contains?: string;
+  /** The id of the call it answers: Anthropic `tool_use_id`, OpenAI `tool_call_id` / `call_id`. */
+  tool_call_id?: string;
+}
+
 export interface MatchSpec {
   prompt?: string;
   contains?: string;
@@ -86,13 +98,24 @@ export interface MatchSpec {
   model?: string | string[];
   /** The request offers a tool by each of these names. */
   tools?: string | string[];
-  /** The last message is a tool result (for this tool, when a name is given). */
-  tool_result?: boolean | string;
   /**
-   * The conversation holds exactly this many assistant messages (0: its first turn): tells the
-   * steps of one agent loop apart, as recorded rules do (`--record`).
+   * The last message is a tool result: for this tool, when a name is given; an object narrows it by
+   * the tool's name, a substring of the result, and the id of the call it answers.
    */
-  assistant_turns?: number;
+  tool_result?: boolean | string | ToolResultMatch;
+  /**
+   * How many assistant turns the conversation already holds (0: its first turn), exactly or as a
+   * range: tells the steps of one agent loop apart. Consecutive assistant items are one turn.
+   */
+  turn?: TurnMatch;
+  /** The same condition as `turn`, by its older name (recorded rules use it). */
+  assistant_turns?: TurnMatch;
+  /** The system prompt contains this (shorthand for `contains` with `on: system`, alongside a prompt condition). */
+  system_contains?: string;
+  /** The system prompt matches this regex (shorthand for `regex` with `on: system`). */
+  system_regex?: string;
+  /** Who spoke last: `user`, `assistant` (a prefill), or `tool` (the last turn carries tool results). */
+  last_role?: 'user' | 'assistant' | 'tool';
   /** Exact header values; names are case-insensitive. */
   headers?: Record<string, string>;
 }
@@ -268,6 +291,13 @@ export const responseSchema = {
 
 export const ruleIdSchema = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' } as const;
 
+const turnSchema = {
+  anyOf: [
+    { type: 'integer', minimum: 0 },
+    { type: 'object', additionalProperties: false, minProperties: 1, properties: { gte: { type: 'integer', minimum: 0 }, lte: { type: 'integer', minimum: 0 } } },
+  ],
+} as const;
+
 export const matchSchema = {
   type: 'object',
   additionalProperties: false,
@@ -280,8 +310,22 @@ export const matchSchema = {
     endpoint: oneOrMany,
     model: oneOrMany,
     tools: oneOrMany,
-    tool_result: { type: ['boolean', 'string'] },
-    assistant_turns: { type: 'integer', minimum: 0 },
+    tool_result: {
+      anyOf: [
+        { type: ['boolean', 'string'] },
+        {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: { name: { type: 'string', minLength: 1 }, contains: { type: 'string', minLength: 1 }, tool_call_id: { type: 'string', minLength: 1 } },
+        },
+      ],
+    },
+    turn: turnSchema,
+    assistant_turns: turnSchema,
+    system_contains: { type: 'string', minLength: 1 },
+    system_regex: { type: 'string', minLength: 1 },
+    last_role: { enum: ['user', 'assistant', 'tool'] },
     headers: { type: 'object', additionalProperties: { type: 'string' } },
   },
 } as const;

@@ -57,22 +57,35 @@ export function checkResponse(response: ResponseSpec, at: string[], inSequence =
 }
 
 export function checkMatch(match: MatchSpec, at: string[]): SchemaProblem[] {
-  if (match.regex === undefined) return [];
+  const problems = [...checkRegex(match.regex, [...at, 'regex']), ...checkRegex(match.system_regex, [...at, 'system_regex'])];
+  // `turn` and `assistant_turns` are one condition under two names: both at once is a mistake.
+  if (match.turn !== undefined && match.assistant_turns !== undefined) problems.push(problem([...at, 'assistant_turns'], 'is the same condition as turn; give only one of them'));
+  for (const key of ['turn', 'assistant_turns'] as const) {
+    const turns = match[key];
+    if (typeof turns === 'object' && turns.gte !== undefined && turns.lte !== undefined && turns.gte > turns.lte) {
+      problems.push(problem([...at, key], `matches no conversation: gte ${turns.gte} is above lte ${turns.lte}`));
+    }
+  }
+  return problems;
+}
+
+function checkRegex(source: string | undefined, at: string[]): SchemaProblem[] {
+  if (source === undefined) return [];
   let regex: RegExp;
   try {
-    regex = parseRegex(match.regex);
+    regex = parseRegex(source);
   } catch (error) {
-    return [problem([...at, 'regex'], `is not a valid regular expression: ${(error as Error).message}`)];
+    return [problem(at, `is not a valid regular expression: ${(error as Error).message}`)];
   }
   // Regexes run on every request, on text clients choose: one with nested quantifiers such as
   // (a+)+ can backtrack for minutes on a short input and freeze the event loop for everyone.
   if (!safeRegex(regex)) {
-    return [problem([...at, 'regex'], 'may backtrack catastrophically (nested quantifiers such as (a+)+); rewrite it without a repeated group that itself repeats')];
+    return [problem(at, 'may backtrack catastrophically (nested quantifiers such as (a+)+); rewrite it without a repeated group that itself repeats')];
   }
   // Overlapping alternatives in a repeat, such as (a|aa)+, pass the static check but not this one.
   const slow = backtracksExponentially(regex);
   if (slow) {
-    return [problem([...at, 'regex'], `backtracks catastrophically: it could not answer a ${slow.length}-character input in time (alternatives that match the same text inside a repeat, such as (a|aa)+); rewrite it so that each piece of text can match only one way`)];
+    return [problem(at, `backtracks catastrophically: it could not answer a ${slow.length}-character input in time (alternatives that match the same text inside a repeat, such as (a|aa)+); rewrite it so that each piece of text can match only one way`)];
   }
   return [];
 }

@@ -14,6 +14,8 @@ export interface ToolResult {
   /** The tool's name, when the conversation's earlier tool call names it. */
   name: string | undefined;
   content: string;
+  /** The id of the call it answers (Anthropic `tool_use_id`, OpenAI `tool_call_id` / `call_id`, …), when sent. */
+  callId?: string | undefined;
 }
 
 export interface Conversation {
@@ -32,4 +34,67 @@ export interface Conversation {
   toolResult: ToolResult | undefined;
   stream: boolean;
   header(name: string): string | undefined;
+}
+
+// Turn-aware matching (README "Match conditions"): figures every provider's conversation yields
+// alike, computed from the neutral messages so that no provider has to count them itself.
+
+/**
+ * How many assistant turns the conversation already holds: runs of consecutive assistant messages
+ * count once, because one model response can arrive as several items (an OpenAI Responses
+ * `message` and its `function_call`s; parallel calls), and resending it is still one turn.
+ */
+export function assistantTurns(conversation: Pick<Conversation, 'messages'>): number {
+  let turns = 0;
+  let previous: Role | undefined;
+  for (const message of conversation.messages) {
+    if (message.role === 'assistant' && previous !== 'assistant') turns++;
+    // System messages between two assistant items do not split a turn (nor start one).
+    if (message.role !== 'system') previous = message.role;
+  }
+  return turns;
+}
+
+/** The role of the conversation's last turn: `tool` when it carries tool results; system messages are not turns. */
+export function lastRole(conversation: Pick<Conversation, 'messages' | 'toolResult'>): 'user' | 'assistant' | 'tool' | undefined {
+  if (conversation.toolResult) return 'tool';
+  for (let i = conversation.messages.length - 1; i >= 0; i--) {
+    const role = conversation.messages[i]!.role;
+    if (role !== 'system') return role;
+  }
+  return undefined;
+}
+
+const REMINDER_OPEN = '<system-reminder>';
+const REMINDER_CLOSE = '</system-reminder>';
+
+/**
+ * The user's own text: `<system-reminder>…</system-reminder>` sections that stand on their own
+ * lines are left out. Coding agents inject them as separate text blocks before (or after) what the
+ * user typed (Claude Code: test/agents/captures/); parsers join a message's blocks with newlines,
+ * so such a block is exactly such a section. A reminder inside a line of typed text stays. Returns
+ * the text itself when it holds no reminder (one substring search on the request path).
+ */
+export function withoutClientReminders(text: string): string {
+  if (!text.includes(REMINDER_OPEN)) return text;
+  let out = '';
+  let from = 0;
+  let removed = false;
+  let at = text.indexOf(REMINDER_OPEN);
+  while (at >= 0) {
+    const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+    const close = text.indexOf(REMINDER_CLOSE, at + REMINDER_OPEN.length);
+    if (close < 0) break;
+    let end = close + REMINDER_CLOSE.length;
+    while (end < text.length && (text[end] === ' ' || text[end] === '\t' || text[end] === '\r')) end++;
+    const ownLines = text.slice(lineStart, at).trim() === '' && (end === text.length || text[end] === '\n');
+    if (ownLines && lineStart >= from) {
+      out += text.slice(from, lineStart);
+      from = end < text.length ? end + 1 : end;
+      removed = true;
+    }
+    at = text.indexOf(REMINDER_OPEN, end);
+  }
+  if (!removed) return text;
+  return (out + text.slice(from)).trim();
 }

@@ -8,6 +8,7 @@ import { Pacer } from './pacing.ts';
 import { contentChunkCount, outputTokens, planReply, type Reply } from './reply-plan.ts';
 import type { Answer, ErrorAnswer } from './response.ts';
 import type { Rule, RuleSet } from './rules.ts';
+import { conformAnswer } from './structured-output.ts';
 
 /** How sequence steps are read: counted (a call answered), or only looked at (count_tokens). The RuleStore is one. */
 export interface SequenceSteps {
@@ -70,6 +71,11 @@ export interface Decision {
   readonly explanation: Explanation;
   /** The rule set that decided (shared by every request served from it). */
   rules: RuleSet;
+  /**
+   * Set when the answer and the schema the request asks for disagree (engine/structured-output.ts):
+   * which rule, and the validator's complaint. Sent as `x-mockllm-schema-mismatch` and logged.
+   */
+  readonly schemaMismatch?: string;
 }
 
 const NO_DELIVERY: DeliveryPlan = { chunkCount: 0, outputTokens: 0, pacer: () => undefined, nonStreamDelayMs: 0, fault: undefined };
@@ -136,14 +142,16 @@ class Decided implements Decision {
   readonly rule: Rule | null;
   readonly step: number | undefined;
   readonly outcome: Outcome;
+  readonly schemaMismatch: string | undefined;
   #explanation: Explanation | undefined;
 
-  constructor(rules: RuleSet, conversation: Conversation, rule: Rule | null, step: number | undefined, outcome: Outcome) {
+  constructor(rules: RuleSet, conversation: Conversation, rule: Rule | null, step: number | undefined, outcome: Outcome, schemaMismatch?: string) {
     this.rules = rules;
     this.conversation = conversation;
     this.rule = rule;
     this.step = step;
     this.outcome = outcome;
+    this.schemaMismatch = schemaMismatch;
   }
 
   get explanation(): Explanation {
@@ -151,8 +159,8 @@ class Decided implements Decision {
   }
 }
 
-function decision(rules: RuleSet, conversation: Conversation, rule: Rule | null, step: number | undefined, outcome: Outcome): Decision {
-  return new Decided(rules, conversation, rule, step, outcome);
+function decision(rules: RuleSet, conversation: Conversation, rule: Rule | null, step: number | undefined, outcome: Outcome, schemaMismatch?: string): Decision {
+  return new Decided(rules, conversation, rule, step, outcome, schemaMismatch);
 }
 
 /**
@@ -178,8 +186,13 @@ export async function decide(rules: RuleSet, conversation: Conversation, steps: 
   if (!rule && rules.settings.onUnmatched === 'error') {
     return decision(rules, conversation, null, undefined, { kind: 'unmatched', message: unmatchedMessage(rules, conversation) });
   }
-  const { answer, step } = await answerOf(rule, rules, steps, peek);
-  if (answer.kind === 'error') return decision(rules, conversation, rule, step, { kind: 'error', error: answer });
+  const { answer: ruleAnswer, step } = await answerOf(rule, rules, steps, peek);
+  if (ruleAnswer.kind === 'error') return decision(rules, conversation, rule, step, { kind: 'error', error: ruleAnswer });
+  // Structured output and `arguments: auto` (engine/structured-output.ts): the answer made to fit the request's schemas.
+  const conformed = conformAnswer(rule, ruleAnswer, conversation);
+  if (conformed?.kind === 'error') return decision(rules, conversation, rule, step, { kind: 'error', error: conformed.error });
+  const answer = conformed ? conformed.answer : ruleAnswer;
+  const mismatch = conformed?.mismatch;
   const reply = planReply(rule, step, answer, conversation);
 
   const more: MoreReply[] = [];
@@ -192,5 +205,5 @@ export async function decide(rules: RuleSet, conversation: Conversation, steps: 
     if (otherAnswer.kind === 'error') return decision(rules, other, otherRule, otherStep, { kind: 'error', error: otherAnswer });
     more.push({ conversation: other, reply: planReply(otherRule, otherStep, otherAnswer, other) });
   }
-  return decision(rules, conversation, rule, step, { kind: 'reply', reply, more, delivery: deliveryOf([reply, ...more.map((m) => m.reply)]) });
+  return decision(rules, conversation, rule, step, { kind: 'reply', reply, more, delivery: deliveryOf([reply, ...more.map((m) => m.reply)]) }, mismatch);
 }

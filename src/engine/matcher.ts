@@ -1,6 +1,6 @@
-import type { MatchMode, MatchSpec } from '../config/schema.ts';
+import type { MatchMode, MatchSpec, TurnMatch } from '../config/schema.ts';
 import { parseRegex } from '../config/semantics.ts';
-import type { Conversation } from './conversation.ts';
+import { assistantTurns, lastRole, type Conversation } from './conversation.ts';
 
 export function normalizePrompt(text: string): string {
   return text.normalize('NFC').trim().replace(/\s+/g, ' ').toLowerCase();
@@ -62,6 +62,21 @@ export function whereTextsDiffer(wanted: string, got: string): string {
   return `differs after '${before}': wanted ${quote(wanted.slice(i))}, got ${quote(got.slice(i))}`;
 }
 
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+function turnTest(wanted: TurnMatch): (turns: number) => boolean {
+  if (typeof wanted === 'number') return (turns) => turns === wanted;
+  const { gte = 0, lte = Infinity } = wanted;
+  return (turns) => turns >= gte && turns <= lte;
+}
+
+/** "exactly 2 assistant turns", "at least 1 and at most 3 assistant turns". */
+function describeTurns(wanted: TurnMatch): string {
+  if (typeof wanted === 'number') return `exactly ${plural(wanted, 'assistant turn')}`;
+  const bounds = [wanted.gte !== undefined && `at least ${wanted.gte}`, wanted.lte !== undefined && `at most ${wanted.lte}`].filter(Boolean);
+  return `${bounds.join(' and ')} assistant turns`;
+}
+
 /** Compiles a rule's match once, at load: regexes, globs and normalised strings are all prebuilt. */
 export function compileMatcher(match: MatchSpec, mode: MatchMode): Matcher {
   const conditions: Condition[] = [];
@@ -106,19 +121,51 @@ export function compileMatcher(match: MatchSpec, mode: MatchMode): Matcher {
     });
   }
   if (match.tool_result !== undefined && match.tool_result !== false) {
-    const name = typeof match.tool_result === 'string' ? match.tool_result : undefined;
-    add('tool_result', WEIGHT.other, (c) => c.toolResult !== undefined && (name === undefined || c.toolResult.name === name), (c) =>
-      c.toolResult === undefined
-        ? 'the last message is not a tool result'
-        : `wanted a result of ${quote(name!)}, got one of ${c.toolResult.name === undefined ? 'an unnamed tool' : quote(c.toolResult.name)}`,
-    );
+    const wanted = match.tool_result === true ? {} : typeof match.tool_result === 'string' ? { name: match.tool_result } : match.tool_result;
+    const needle = wanted.contains === undefined ? undefined : mode === 'exact' ? wanted.contains : normalizePrompt(wanted.contains);
+    // The first part of the wanted result that this conversation's result lacks, or undefined.
+    const mismatch = (c: Conversation): string | undefined => {
+      const got = c.toolResult;
+      if (got === undefined) return 'the last message is not a tool result';
+      if (wanted.name !== undefined && got.name !== wanted.name) return `wanted a result of ${quote(wanted.name)}, got one of ${got.name === undefined ? 'an unnamed tool' : quote(got.name)}`;
+      if (wanted.tool_call_id !== undefined && got.callId !== wanted.tool_call_id) {
+        return `wanted the result of call ${quote(wanted.tool_call_id)}, got ${got.callId === undefined ? 'a result that names no call' : `the result of call ${quote(got.callId)}`}`;
+      }
+      if (needle !== undefined && !(mode === 'exact' ? got.content : normalizePrompt(got.content)).includes(needle)) {
+        return `the result${got.name === undefined ? '' : ` of ${quote(got.name)}`} does not contain ${quote(wanted.contains!)} (it reads ${quote(got.content)})`;
+      }
+      return undefined;
+    };
+    add('tool_result', WEIGHT.other, (c) => mismatch(c) === undefined, (c) => mismatch(c) ?? '');
   } else if (match.tool_result === false) {
     add('tool_result', WEIGHT.other, (c) => c.toolResult === undefined, () => 'the last message is a tool result');
   }
-  if (match.assistant_turns !== undefined) {
-    const wanted = match.assistant_turns;
-    const turns = (c: Conversation) => c.messages.filter((m) => m.role === 'assistant').length;
-    add('assistant_turns', WEIGHT.other, (c) => turns(c) === wanted, (c) => `wanted ${wanted} assistant message${wanted === 1 ? '' : 's'} before this request, got ${turns(c)}`);
+  // `turn` and `assistant_turns` are one condition (config/semantics.ts refuses both at once); it
+  // keeps the name the rule wrote, so explanations quote the rule.
+  const turnKey = match.turn !== undefined ? 'turn' : match.assistant_turns !== undefined ? 'assistant_turns' : undefined;
+  if (turnKey) {
+    const wanted = match[turnKey]!;
+    const holds = turnTest(wanted);
+    add(turnKey, WEIGHT.other, (c) => holds(assistantTurns(c)), (c) => `wanted ${describeTurns(wanted)} before this request, got ${plural(assistantTurns(c), 'assistant turn')}`);
+  }
+  if (match.system_contains !== undefined) {
+    const needle = mode === 'exact' ? match.system_contains : normalizePrompt(match.system_contains);
+    add('system_contains', WEIGHT.contains, (c) => (mode === 'exact' ? c.system : normalizePrompt(c.system)).includes(needle), (c) =>
+      c.system === '' ? `the request has no system prompt (wanted one containing ${quote(match.system_contains!)})` : `the system prompt does not contain ${quote(match.system_contains!)}`,
+    );
+  }
+  if (match.system_regex !== undefined) {
+    const regex = parseRegex(match.system_regex);
+    add('system_regex', WEIGHT.regex, (c) => regex.test(c.system.length > REGEX_INPUT_LIMIT ? c.system.slice(0, REGEX_INPUT_LIMIT) : c.system), (c) =>
+      c.system === '' ? `the request has no system prompt (wanted one matching ${quote(match.system_regex!)})` : `the system prompt does not match ${quote(match.system_regex!)}`,
+    );
+  }
+  if (match.last_role !== undefined) {
+    const wanted = match.last_role;
+    add('last_role', WEIGHT.other, (c) => lastRole(c) === wanted, (c) => {
+      const got = lastRole(c);
+      return `wanted the last turn to be the ${wanted === 'tool' ? "tool's (a tool result)" : `${wanted}'s`}, got ${got === undefined ? 'no turn at all' : got === 'tool' ? 'a tool result' : `the ${got}'s`}`;
+    });
   }
   if (match.headers) {
     for (const [name, value] of Object.entries(match.headers)) {

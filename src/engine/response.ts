@@ -64,11 +64,15 @@ export interface CompiledToolCall {
   /** The arguments as the object Anthropic sends. */
   input: Record<string, unknown>;
   id: string | undefined;
+  /** `arguments: auto`: generated per request from the tool's declared schema (engine/structured-output.ts). */
+  auto?: boolean;
 }
 
 export interface TextAnswer {
   kind: 'text';
   text: TextSource;
+  /** `json: auto`: JSON generated per request from the schema the request asks for (engine/structured-output.ts). */
+  json?: 'auto';
   delivery: Delivery;
 }
 
@@ -161,6 +165,7 @@ function compileDelivery(spec: ResponseObject, settings: Settings, fallback: Fin
 
 function compileToolCall(spec: ToolCallSpec): CompiledToolCall {
   const args = spec.arguments ?? {};
+  if (args === 'auto') return { name: spec.name, argumentsJson: '{}', input: {}, id: spec.id, auto: true };
   return typeof args === 'string'
     ? { name: spec.name, argumentsJson: args, input: JSON.parse(args) as Record<string, unknown>, id: spec.id }
     : { name: spec.name, argumentsJson: JSON.stringify(args), input: args, id: spec.id };
@@ -171,6 +176,11 @@ function compileAnswer(spec: ResponseSpec, settings: Settings): Answer {
   if (spec.error) {
     const { status, message, type, code, retry_after } = spec.error;
     return { kind: 'error', status, message, type, code, retryAfterSeconds: retry_after };
+  }
+  // `json:` is an answer's JSON as a value (sent as its text), or `auto` to have it generated.
+  if (spec.json !== undefined) {
+    const json = spec.json === 'auto' ? { text: compileText(''), json: 'auto' as const } : { text: compileText(JSON.stringify(spec.json)) };
+    return { kind: 'text', ...json, delivery: compileDelivery(spec, settings, 'stop') };
   }
   if (spec.tool_calls) {
     return {

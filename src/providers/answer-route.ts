@@ -25,6 +25,8 @@ export function answerRoute<Request>(method: HttpMethod, path: string, adapter: 
       state.decision = decision;
       if (decision.conversation !== conversation) state.asked.prompt = decision.conversation.prompt;
       ctx.set('x-mockllm-match', decision.rule?.id ?? 'none');
+      // A rule's JSON that fails the schema the request asks for (engine/structured-output.ts), in printable ASCII.
+      if (decision.schemaMismatch) ctx.set('x-mockllm-schema-mismatch', decision.schemaMismatch.replace(/[^\x20-\x7e]/g, '?').slice(0, 512));
       if (parsed.peek) {
         // Only looking (count_tokens): the figures of the answer the request would get, and none of
         // its errors, latency or faults, which belong to the request that gets it.

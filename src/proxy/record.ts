@@ -8,7 +8,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { dump as dumpYaml, load as loadYaml } from 'js-yaml';
 import { parseConfig } from '../config/load.ts';
 import type { ConfigFile, LatencySpec, MatchSpec, ResponseObject, ResponseSpec, RuleSpec } from '../config/schema.ts';
-import type { Conversation } from '../engine/conversation.ts';
+import { assistantTurns, type Conversation } from '../engine/conversation.ts';
 import { countTextTokens } from '../engine/tokens.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Recording } from '../providers/provider.ts';
@@ -26,7 +26,6 @@ const HEADER_MARK = '# Recorded by mockllm';
 
 /** The conditions that pin one request of a recorded conversation (see README.md, "Record and replay"). */
 export function recordedMatch(conversation: Conversation): MatchSpec {
-  const assistantTurns = conversation.messages.filter((m) => m.role === 'assistant').length;
   return {
     provider: conversation.provider,
     endpoint: conversation.endpoint,
@@ -35,7 +34,8 @@ export function recordedMatch(conversation: Conversation): MatchSpec {
     // What the last message is: the user's, or a tool's result (and whose), and how far into the
     // loop the conversation is, so two steps of one agent loop never share a rule.
     tool_result: conversation.toolResult ? (conversation.toolResult.name ?? true) : false,
-    assistant_turns: assistantTurns,
+    // Counted as the matcher counts them (one per model response, however many items it came as).
+    assistant_turns: assistantTurns(conversation),
   };
 }
 

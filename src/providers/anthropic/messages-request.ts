@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import type { Conversation, ConversationMessage, ToolResult } from '../../engine/conversation.ts';
+import { withoutClientReminders, type Conversation, type ConversationMessage, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest, type ApiError } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
 
@@ -38,6 +38,10 @@ const KNOWN_FIELDS = [
   'context_management', 'inference_geo',
 ];
 
+// What a `role: "system"` message may hold: TextBlockParam, and in the beta API the mid-conversation
+// tool changes (BetaRequestToolAdditionBlock, BetaRequestToolRemovalBlock in @anthropic-ai/sdk 1.x).
+const SYSTEM_MESSAGE_BLOCKS = ['text', 'tool_addition', 'tool_removal'];
+
 const textBlocks = {
   type: 'array',
   items: {
@@ -67,9 +71,14 @@ function messagesRequestSchema(strict: boolean) {
           type: 'object',
           required: ['role', 'content'],
           properties: {
-            role: { enum: strict ? ['user', 'assistant'] : ['user', 'assistant', 'system'] },
+            // The SDK's MessageParam (1.x) includes SystemMessageParam, and Claude Code sends a
+            // `system` turn inside `messages` on every request (test/agents/captures/): the API
+            // accepts it, so strict mode does too; its blocks are text (or the beta tool changes).
+            role: { enum: ['user', 'assistant', 'system'] },
             content: { type: ['string', 'array'], items: textBlocks.items },
           },
+          if: { properties: { role: { const: 'system' } } },
+          then: strict ? { properties: { content: { type: ['string', 'array'], items: { type: 'object', properties: { type: { enum: SYSTEM_MESSAGE_BLOCKS } } } } } } : {},
         },
       },
       system: { type: ['string', 'array'], items: textBlocks.items },
@@ -147,7 +156,7 @@ function lastToolResult(messages: AnthropicMessage[]): ToolResult | undefined {
     if (typeof message.content === 'string') continue;
     for (const block of message.content) if (block.type === 'tool_use' && block.id === result.tool_use_id) name = block.name;
   }
-  return { name, content: textOf(result.content) };
+  return { name, content: textOf(result.content), ...(result.tool_use_id !== undefined && { callId: result.tool_use_id }) };
 }
 
 export function parseMessagesRequest(body: unknown, info: RequestInfo, endpoint: string): { request: MessagesRequest; conversation: Conversation } {
@@ -176,8 +185,10 @@ export function parseMessagesRequest(body: unknown, info: RequestInfo, endpoint:
   for (let i = request.messages.length - 1; i >= 0; i--) {
     const m = request.messages[i]!;
     if (m.role !== 'user') continue;
-    if (typeof m.content !== 'string' && m.content.length > 0 && m.content.every(isToolResult)) continue;
-    prompt = textOf(m.content);
+    // Claude Code sends a turn's tool results with reminder text blocks after them: still the tool's turn.
+    const prose = withoutClientReminders(textOf(m.content));
+    if (typeof m.content !== 'string' && m.content.some(isToolResult) && m.content.every((b) => isToolResult(b) || b.type === 'text') && prose === '') continue;
+    prompt = prose;
     break;
   }
   return {

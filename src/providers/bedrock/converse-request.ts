@@ -2,7 +2,7 @@
 // service's own wording ("1 validation error detected: Value … at '…' failed to satisfy
 // constraint: …") and turned into the neutral conversation.
 import type { Clock } from '../../engine/clock.ts';
-import type { Conversation, ConversationMessage, ToolResult } from '../../engine/conversation.ts';
+import { withoutClientReminders, type Conversation, type ConversationMessage, type ToolResult } from '../../engine/conversation.ts';
 import type { RequestInfo } from '../provider.ts';
 import { validation } from './errors.ts';
 
@@ -111,7 +111,7 @@ function lastToolResult(messages: readonly ConverseMessage[]): ToolResult | unde
   if (!result) return undefined;
   let name: string | undefined;
   for (const message of messages) for (const block of message.content) if (block.toolUse && block.toolUse.toolUseId === result.toolUseId) name = block.toolUse.name;
-  return { name, content: toolResultText(result) };
+  return { name, content: toolResultText(result), ...(result.toolUseId !== undefined && { callId: result.toolUseId }) };
 }
 
 /** The neutral conversation of a Converse body. */
@@ -128,7 +128,7 @@ export function converseConversation(body: ConverseBody, modelId: string, endpoi
     model: modelId,
     system: textOf(body.system),
     messages,
-    prompt: prompt ? textOf(prompt.content) : '',
+    prompt: prompt ? withoutClientReminders(textOf(prompt.content)) : '',
     tools: (body.toolConfig?.tools ?? []).map((t) => t.toolSpec?.name).filter((name): name is string => typeof name === 'string'),
     toolResult: lastToolResult(body.messages),
     stream,

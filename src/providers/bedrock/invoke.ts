@@ -5,7 +5,7 @@
 // not import each other, and this body is Bedrock's contract (its version string, its error words,
 // its invocation metrics), only shaped like Anthropic's.
 import type { Clock } from '../../engine/clock.ts';
-import type { Conversation, ConversationMessage, ToolResult } from '../../engine/conversation.ts';
+import { withoutClientReminders, type Conversation, type ConversationMessage, type ToolResult } from '../../engine/conversation.ts';
 import type { Reply } from '../../engine/reply-plan.ts';
 import { base58 } from '../../http/ids.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
@@ -90,7 +90,7 @@ function lastToolResult(messages: readonly Message[]): ToolResult | undefined {
     if (typeof message.content === 'string') continue;
     for (const block of message.content) if (block.type === 'tool_use' && block.id === result.tool_use_id) name = block.name;
   }
-  return { name, content: textOf(result.content) };
+  return { name, content: textOf(result.content), ...(result.tool_use_id !== undefined && { callId: result.tool_use_id }) };
 }
 
 /** Validates an Anthropic-on-Bedrock body (ValidationException in the service's words). */
@@ -127,7 +127,7 @@ export function invokeConversation(body: InvokeBody, modelId: string, endpoint: 
     model: modelId,
     system: textOf(body.system),
     messages,
-    prompt: prompt ? textOf(prompt.content) : '',
+    prompt: prompt ? withoutClientReminders(textOf(prompt.content)) : '',
     tools: (body.tools ?? []).map((t) => t.name).filter((name): name is string => typeof name === 'string'),
     toolResult: lastToolResult(body.messages),
     stream,

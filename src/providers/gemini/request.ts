@@ -1,7 +1,7 @@
 // The generateContent request (API-FORMATS §11 "Request"): validated with the API's own wording
 // (a proto field path such as `GenerateContentRequest.contents[0].parts`) and normalised into the
 // neutral conversation.
-import type { Conversation, ConversationMessage, ToolResult } from '../../engine/conversation.ts';
+import { withoutClientReminders, type Conversation, type ConversationMessage, type ToolResult } from '../../engine/conversation.ts';
 import type { RequestInfo } from '../provider.ts';
 import { invalidArgument, shown } from './errors.ts';
 
@@ -180,7 +180,7 @@ function lastToolResult(contents: readonly Content[]): ToolResult | undefined {
   const last = contents.at(-1);
   if (!last) return undefined;
   const result = [...last.parts].reverse().find(isFunctionResponse)?.functionResponse;
-  return result ? { name: result.name, content: resultText(result.response) } : undefined;
+  return result ? { name: result.name, content: resultText(result.response), ...(result.id !== undefined && { callId: result.id }) } : undefined;
 }
 
 export function conversationOf(body: GenerateContentBody, model: string, endpoint: string, stream: boolean, info: RequestInfo): Conversation {
@@ -194,7 +194,7 @@ export function conversationOf(body: GenerateContentBody, model: string, endpoin
   for (let i = body.contents.length - 1; i >= 0; i--) {
     const content = body.contents[i]!;
     if (content.role === 'model' || content.role === 'function' || onlyFunctionResponses(content)) continue;
-    prompt = textOf(content);
+    prompt = withoutClientReminders(textOf(content));
     break;
   }
   const tools: string[] = [];

@@ -1,7 +1,7 @@
 // POST /api/chat (API-FORMATS §15): messages, tools and tool results in; the answer as one object
 // with `stream: false`, else (by default) as NDJSON lines: the text pieces, each tool call whole in
 // its own line, then the `done` line with done_reason and the stats.
-import type { Conversation, ConversationMessage, Role } from '../../engine/conversation.ts';
+import { withoutClientReminders, type Conversation, type ConversationMessage, type Role } from '../../engine/conversation.ts';
 import type { Reply } from '../../engine/reply-plan.ts';
 import { invalidRequest } from '../../http/errors.ts';
 import { alnum } from '../../http/ids.ts';
@@ -79,7 +79,7 @@ export function parseChat(request: RouteRequest): Parsed<ChatRequest> {
   let prompt = '';
   for (let i = conversationMessages.length - 1; i >= 0; i--) {
     if (conversationMessages[i]!.role === 'user') {
-      prompt = conversationMessages[i]!.text;
+      prompt = withoutClientReminders(conversationMessages[i]!.text);
       break;
     }
   }
@@ -93,7 +93,7 @@ export function parseChat(request: RouteRequest): Parsed<ChatRequest> {
     messages: conversationMessages,
     prompt,
     tools: tools.map((t) => t?.function?.name).filter((name): name is string => typeof name === 'string'),
-    toolResult: last?.role === 'tool' ? { name: toolNameOf(messages), content: last.content ?? '' } : undefined,
+    toolResult: last?.role === 'tool' ? { name: toolNameOf(messages), content: last.content ?? '', ...(last.tool_call_id !== undefined && { callId: last.tool_call_id }) } : undefined,
     stream,
     header: request.header,
   };

@@ -5,6 +5,7 @@ import type { Conversation, ConversationMessage } from '../../engine/conversatio
 import type { Reply } from '../../engine/reply-plan.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { Parsed, RouteRequest } from '../provider.ts';
+import { ollamaStructure } from '../structured-fields.ts';
 import { bodyObject, checkFields, createdAt, doneReason, modelNotFound, ollamaPromptTokens, ollamaStats, statsJson } from './wire.ts';
 import { invalidRequest } from '../../http/errors.ts';
 
@@ -44,6 +45,7 @@ export function parseGenerate(request: RouteRequest): Parsed<GenerateRequest> {
     toolResult: undefined,
     stream,
     header: request.header,
+    ...ollamaStructure(body, request.strict),
   };
   return { request: { stream, promptTokens: ollamaPromptTokens(messages, undefined) }, conversation };
 }

@@ -1,5 +1,5 @@
 import { Ajv } from 'ajv';
-import type { Conversation, ConversationMessage, Role, ToolResult } from '../../engine/conversation.ts';
+import { withoutClientReminders, type Conversation, type ConversationMessage, type Role, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
 import { openAiValidationError } from './validation.ts';
@@ -111,7 +111,7 @@ function lastToolResult(messages: ChatMessage[]): ToolResult | undefined {
   for (const message of messages) {
     for (const call of message.tool_calls ?? []) if (call.id === last.tool_call_id) name = call.function?.name;
   }
-  return { name, content: textOf(last.content) };
+  return { name, content: textOf(last.content), ...(last.tool_call_id !== undefined && { callId: last.tool_call_id }) };
 }
 
 function offeredTools(request: ChatRequest): string[] {
@@ -135,7 +135,7 @@ export function parseChatRequest(body: unknown, info: RequestInfo, endpoint: str
   let prompt = '';
   for (let i = messages.length - 1; i >= 0; i--) {
     if (messages[i]!.role === 'user') {
-      prompt = messages[i]!.text;
+      prompt = withoutClientReminders(messages[i]!.text);
       break;
     }
   }

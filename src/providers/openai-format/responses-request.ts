@@ -1,5 +1,5 @@
 import { Ajv } from 'ajv';
-import type { Conversation, ConversationMessage, Role, ToolResult } from '../../engine/conversation.ts';
+import { withoutClientReminders, type Conversation, type ConversationMessage, type Role, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest } from '../../http/errors.ts';
 import type { Parsed, RequestInfo } from '../provider.ts';
 import type { HistoryItem } from '../../state/response-history.ts';
@@ -49,9 +49,11 @@ export interface ResponsesRequest {
   onCompleted?: (response: Record<string, unknown>) => void;
 }
 
-// Every parameter of ResponseCreateParams (openai 7.x); strict mode rejects anything else, as the real API does.
+// Every parameter of ResponseCreateParams (openai 7.x), and `client_metadata`, a map of strings Codex CLI
+// sends on every request (codex-rs ResponsesApiRequest; test/agents/captures/codex-*.json); strict
+// mode rejects anything else, as the real API does.
 const KNOWN_FIELDS = [
-  'access_programs', 'background', 'context_management', 'conversation', 'image', 'include', 'input', 'instructions',
+  'access_programs', 'background', 'client_metadata', 'context_management', 'conversation', 'image', 'include', 'input', 'instructions',
   'max_output_tokens', 'max_tool_calls', 'metadata', 'model', 'moderation', 'parallel_tool_calls', 'previous_response_id',
   'prompt', 'prompt_cache_key', 'prompt_cache_options', 'prompt_cache_retention', 'reasoning', 'safety_identifier',
   'service_tier', 'store', 'stream', 'stream_options', 'temperature', 'text', 'tool_choice', 'tools', 'top_logprobs',
@@ -79,6 +81,7 @@ function responsesSchema(strict: boolean) {
       // As the real API: at most 16 pairs of strings (keys up to 64 characters, values up to 512).
       truncation: { enum: ['auto', 'disabled', null] },
       user: { type: ['string', 'null'] },
+      client_metadata: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
       metadata: { type: ['object', 'null'], maxProperties: 16, propertyNames: { maxLength: 64 }, additionalProperties: { type: 'string', maxLength: 512 } },
     },
   };
@@ -184,7 +187,7 @@ export function conversationOf(history: readonly HistoryItem[], instructions: st
   for (const item of history) {
     if (item.type === 'message') {
       messages.push({ role: ROLE_OF[item.role], text: item.text });
-      if (item.role === 'user') prompt = item.text;
+      if (item.role === 'user') prompt = withoutClientReminders(item.text);
     } else if (item.type === 'function_call') messages.push({ role: 'assistant', text: '' });
     else messages.push({ role: 'tool', text: item.output });
   }
@@ -192,7 +195,7 @@ export function conversationOf(history: readonly HistoryItem[], instructions: st
   let toolResult: ToolResult | undefined;
   if (last?.type === 'function_call_output') {
     const call = history.findLast((item) => item.type === 'function_call' && item.call_id === last.call_id);
-    toolResult = { name: call?.type === 'function_call' ? call.name : undefined, content: last.output };
+    toolResult = { name: call?.type === 'function_call' ? call.name : undefined, content: last.output, callId: last.call_id };
   }
   return { messages, prompt, toolResult };
 }
