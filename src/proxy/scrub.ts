@@ -36,9 +36,9 @@ export class Scrubber {
     this.#secrets = [...unique].sort((a, b) => b.length - a.length);
   }
 
-  /** The client's credentials: values of credential headers (a bearer token without its scheme) and of `key`-like query parameters. */
-  static fromRequest(headers: Record<string, string | string[] | undefined>, query: URLSearchParams): Scrubber {
-    const secrets: string[] = [];
+  /** The client's credentials: values of credential headers (a bearer token without its scheme) and of `key`-like query parameters; `extra`: more secrets (the mock's own). */
+  static fromRequest(headers: Record<string, string | string[] | undefined>, query: URLSearchParams, extra: readonly string[] = []): Scrubber {
+    const secrets: string[] = [...extra];
     for (const [name, value] of Object.entries(headers)) {
       if (value === undefined || !isCredentialHeader(name)) continue;
       for (const one of [value].flat()) {

@@ -11,10 +11,11 @@ import type { Conversation } from '../engine/conversation.ts';
 import { ApiError } from '../http/errors.ts';
 import type { RequestState } from '../http/state.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Provider, UpstreamAnswer } from '../providers/provider.ts';
-import { splitterFor } from './frames.ts';
+import type { Provider, Recording, UpstreamAnswer } from '../providers/provider.ts';
+import { splitterFor, type BinaryFrameSplitter, type FrameSplitter } from './frames.ts';
 import { originOf, RecordingFile } from './record.ts';
 import { Scrubber } from './scrub.ts';
+import { credentialsFromEnv, isSigV4, scopeOf, signingRegion, signSigV4, type AwsCredentials } from './sigv4.ts';
 
 /** How long an upstream may stay silent (before its headers, or between two pieces of its body). */
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 600_000;
@@ -42,6 +43,12 @@ export interface UpstreamOptions {
   /** `--record-errors`: record upstream 4xx/5xx answers as error rules too. */
   recordErrors?: boolean;
   timeoutMs?: number;
+  /**
+   * Where the mock's own AWS credentials come from (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+   * AWS_SESSION_TOKEN, AWS_REGION): a request the client signed with SigV4 is signed again with
+   * them for the upstream's host. Default: the process environment.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -97,12 +104,24 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const { logger } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
   const recorder = options.record === undefined ? undefined : new RecordingFile({ path: options.record, upstreams: options.upstreams, logger });
+  // Read once, when the server starts, like the rest of its configuration.
+  const { AWS_REGION, AWS_DEFAULT_REGION, ...rest } = options.env ?? process.env;
+  const env = { AWS_REGION, AWS_DEFAULT_REGION };
+  const aws = credentialsFromEnv(rest);
+  if (options.upstreams.bedrock !== undefined) {
+    logger.info(
+      { provider: 'bedrock', awsCredentials: aws ? (aws.sessionToken ? 'temporary' : 'long-term') : null },
+      aws
+        ? 'requests signed with SigV4 are signed again for the bedrock upstream with the AWS credentials in the environment; Bedrock API keys (bearer) pass through'
+        : 'no AWS credentials in the environment: SigV4-signed requests cannot be proxied to the bedrock upstream (Bedrock API keys, bearer, pass through)',
+    );
+  }
   const hook: Hook = async (ctx, conversation, stream, request) => {
     const state = ctx.state as RequestState;
     const provider = state.provider;
     const base = options.upstreams[provider.name];
     if (base === undefined) return false;
-    const forwarding = forward(ctx, { provider, base, conversation, request, stream, timeoutMs, logger, recorder, recordErrors: options.recordErrors === true });
+    const forwarding = forward(ctx, { provider, base, conversation, request, stream, timeoutMs, logger, recorder, recordErrors: options.recordErrors === true, aws, env });
     inFlight.add(forwarding);
     try {
       await forwarding;
@@ -133,6 +152,8 @@ interface Forwarding {
   logger: Logger;
   recorder: RecordingFile | undefined;
   recordErrors: boolean;
+  aws: AwsCredentials | undefined;
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** Header names listed in a Connection header: hop-by-hop too (RFC 9110 §7.6.1). */
@@ -183,19 +204,24 @@ function decompressorFor(encoding: string | undefined): Transform | null | undef
 
 /**
  * A copy of the answer as text, split into frames with their arrival times, for the recorder.
- * Compressed answers are inflated as they arrive, so frames keep their timing.
+ * Compressed answers are inflated as they arrive, so frames keep their timing. A binary framing
+ * (AWS event stream) is split from the bytes; `text` then stays empty.
  */
 class Capture {
   text = '';
   failed = false;
   tooLarge = false;
+  #bytes = 0;
   readonly #decoder = new TextDecoder();
-  readonly #splitter: ReturnType<typeof splitterFor>;
+  readonly #splitter: FrameSplitter | undefined;
+  readonly #binary: BinaryFrameSplitter | undefined;
   readonly #inflate: Transform | null;
   readonly #sentAt: number;
 
-  constructor(encoding: string | undefined, contentType: string | undefined, sentAt: number) {
-    this.#splitter = splitterFor(contentType);
+  constructor(encoding: string | undefined, contentType: string | undefined, streamed: boolean, sentAt: number) {
+    const splitter = splitterFor(contentType, streamed);
+    if (splitter && 'pushBytes' in splitter) this.#binary = splitter;
+    else this.#splitter = splitter;
     this.#sentAt = sentAt;
     const inflate = decompressorFor(encoding);
     this.failed = inflate === undefined;
@@ -205,7 +231,7 @@ class Capture {
   }
 
   get frames() {
-    return this.#splitter?.frames;
+    return this.#binary?.frames ?? this.#splitter?.frames;
   }
 
   write(piece: Uint8Array): void {
@@ -221,11 +247,18 @@ class Capture {
       this.#inflate.resume();
       await ended;
     }
-    this.#push(this.#decoder.decode());
+    if (!this.#binary) this.#push(this.#decoder.decode());
   }
 
   #take(chunk: Uint8Array): void {
-    this.#push(this.#decoder.decode(chunk, { stream: true }));
+    if (this.tooLarge) return;
+    if (this.#binary) {
+      this.#binary.pushBytes(chunk, performance.now() - this.#sentAt);
+      this.#bytes += chunk.length;
+      if (this.#bytes > MAX_RECORDED_BYTES) this.tooLarge = true;
+    } else {
+      this.#push(this.#decoder.decode(chunk, { stream: true }));
+    }
   }
 
   #push(text: string): void {
@@ -280,12 +313,47 @@ function send(url: URL, method: string, headers: OutgoingHttpHeaders, body: stri
   });
 }
 
+/** Client headers that belong to the client's own SigV4 signature: replaced when the request is signed again. */
+const CLIENT_SIGNATURE = ['authorization', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256'];
+
+/**
+ * A request the client signed with SigV4 (an AWS SDK using IAM credentials) carries a signature
+ * over the mock's host, which the upstream would refuse: it is signed again for the upstream with
+ * the mock's credentials. Any other credential (a bearer Bedrock API key, a provider's API key)
+ * passes through as sent.
+ */
+function resign(ctx: Context, f: Forwarding, url: URL, headers: OutgoingHttpHeaders, body: string, where: object): OutgoingHttpHeaders {
+  const authorization = ctx.get('authorization') || undefined;
+  if (!isSigV4(authorization)) return headers;
+  if (!f.aws) {
+    f.logger.warn({ ...where, reason: 'no AWS credentials' }, 'SigV4-signed request not proxied: the mock has no AWS credentials to sign it for the upstream');
+    throw new ApiError({
+      status: 403,
+      kind: 'permission',
+      type: 'AccessDeniedException',
+      message:
+        `mockllm: this request is signed with AWS Signature V4 for the mock's own host, so it cannot be forwarded to the ${f.provider.name} upstream (${originOf(f.base)}) as it is, ` +
+        'and the mock has no AWS credentials to sign it again. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials, AWS_REGION for the region) ' +
+        "in the mock's environment, or have the client use a Bedrock API key (AWS_BEARER_TOKEN_BEDROCK), which is passed through.",
+    });
+  }
+  const scope = scopeOf(authorization!);
+  const signed: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || CLIENT_SIGNATURE.includes(name)) continue;
+    signed[name] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return signSigV4({ method: ctx.method, url, headers: signed, body, credentials: f.aws, region: signingRegion(url.host, f.env, scope?.region), service: scope?.service ?? 'bedrock' });
+}
+
 async function forward(ctx: Context, f: Forwarding): Promise<void> {
   const state = ctx.state as RequestState;
   const upstreamOrigin = originOf(f.base);
   const url = `${f.base}${ctx.path}${ctx.querystring ? `?${ctx.querystring}` : ''}`;
   const rawBody = (ctx.request as { rawBody?: string }).rawBody ?? JSON.stringify((ctx.request as { body?: unknown }).body ?? {});
   const where = { requestId: state.requestId, provider: f.provider.name, upstream: upstreamOrigin, route: ctx.path };
+  const upstreamUrl = new URL(url);
+  const headers = resign(ctx, f, upstreamUrl, forwardedHeaders(ctx.req.headers, Buffer.byteLength(rawBody)), rawBody, where);
 
   const controller = new AbortController();
   let clientGone = false;
@@ -301,7 +369,7 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
 
   let response: IncomingMessage;
   try {
-    response = await send(new URL(url), ctx.method, forwardedHeaders(ctx.req.headers, Buffer.byteLength(rawBody)), rawBody, controller.signal);
+    response = await send(upstreamUrl, ctx.method, headers, rawBody, controller.signal);
   } catch (error) {
     silence.stop();
     ctx.res.off('close', onClientGone);
@@ -337,7 +405,7 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
   const recording = f.recorder !== undefined && (status < 400 || f.recordErrors);
   // A copy is kept to record the answer, or for the provider to remember it (a Responses id).
   const remembering = status < 400 && f.provider.recorder?.remember !== undefined;
-  const capture = recording || remembering ? new Capture(response.headers['content-encoding'], response.headers['content-type'], sentAt) : undefined;
+  const capture = recording || remembering ? new Capture(response.headers['content-encoding'], response.headers['content-type'], f.stream, sentAt) : undefined;
   let outcome: 'completed' | 'aborted' | 'failed' = 'completed';
   try {
     for await (const piece of response as AsyncIterable<Buffer>) {
@@ -379,13 +447,25 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
 
   const answer = answerOf(f, status, response, capture);
   // Error bodies share one shape across the providers ({error: {message, type, code}}); answers are each provider's own.
-  const decoded = status >= 400 ? genericError(answer) : f.provider.recorder?.decode(answer);
+  const decoded = status >= 400 ? genericError(answer) : decodeWithRequest(f.provider, answer, f.request);
   if (!decoded) {
     f.logger.warn({ ...where, status }, f.provider.recorder ? 'upstream answer incomplete or not recordable: not recorded' : `no recorder for ${f.provider.name}: proxied only`);
     return;
   }
-  const scrubber = Scrubber.fromRequest(ctx.req.headers, new URLSearchParams(ctx.querystring));
+  // The mock's own AWS credentials are never written either, should an answer echo one.
+  const own = f.aws ? [f.aws.accessKeyId, f.aws.secretAccessKey, f.aws.sessionToken ?? ''] : [];
+  const scrubber = Scrubber.fromRequest(ctx.req.headers, new URLSearchParams(ctx.querystring), own);
   await f.recorder.record(f.conversation, decoded, scrubber, f.stream);
+}
+
+/**
+ * The provider's decoding of an answer. A recorder may also take the adapter's parsed request as a
+ * second argument, for what the answer alone does not say (how many prompts a legacy completion had).
+ */
+function decodeWithRequest(provider: Provider, answer: UpstreamAnswer, request: unknown): Recording | undefined {
+  const recorder = provider.recorder;
+  if (!recorder) return undefined;
+  return (recorder.decode as (answer: UpstreamAnswer, request: unknown) => Recording | undefined).call(recorder, answer, request);
 }
 
 function answerOf(f: Forwarding, status: number, response: IncomingMessage, capture: Capture): UpstreamAnswer {
@@ -417,6 +497,9 @@ export function genericError(answer: UpstreamAnswer): { response: { error: NonNu
   } catch {
     if (answer.body.trim() !== '') message = answer.body.trim().slice(0, 2000);
   }
+  // AWS services name the error in a header (`x-amzn-errortype: ThrottlingException:http://…`), the SDK keeping the part before `:`.
+  const awsType = answer.header('x-amzn-errortype')?.split(':')[0]?.trim();
+  if (type === undefined && awsType) type = awsType;
   const retryAfter = Number(answer.header('retry-after'));
   return {
     response: {

@@ -50,7 +50,7 @@ test('SSE frames are split however the bytes arrive: CRLF, CR, split lines, comm
   const wire = ': comment\r\nevent: one\r\ndata: a\r\ndata: b\r\n\r\ndata: {"x":1}\n\ndata: two\r\rdata: cut';
   for (let i = 0; i < wire.length; i += 3) splitter.push(wire.slice(i, i + 3), i);
   assert.deepEqual(
-    splitter.frames.map(({ event, data }) => ({ event, data })),
+    splitter.frames!.map(({ event, data }) => ({ event, data })),
     [{ event: 'one', data: 'a\nb' }, { event: undefined, data: '{"x":1}' }, { event: undefined, data: 'two' }],
   );
 });

@@ -17,6 +17,7 @@ import { converseConversation, validateConverse, type ConverseRequest } from './
 import { bedrockErrorBody, bedrockErrorHeaders, bedrockStreamError, validation } from './errors.ts';
 import { invokeConversation, isAnthropicModel, renderInvoke, renderInvokeStream, validateInvoke, type InvokeRequest } from './invoke.ts';
 import { BEDROCK_MODELS, bedrockModelById, bedrockModelsPage, ownsBedrockModel } from './models.ts';
+import { bedrockRecorder } from './recorder.ts';
 import { bedrockInputTokens } from './usage.ts';
 
 const MODEL = '/model/{modelId}';
@@ -159,4 +160,5 @@ export const bedrock: Provider = {
   errorHeaders: bedrockErrorHeaders,
   malformedJsonMessage: 'Malformed input request: the request body is not valid JSON, please reformat your input and try again.',
   unknownRouteMessage: () => 'The requested operation is not recognized by the service.',
+  recorder: bedrockRecorder,
 };

@@ -1,0 +1,193 @@
+// Decodes Bedrock Runtime answers into rule responses for `--record` (src/proxy/record.ts):
+// Converse's JSON (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html)
+// and ConverseStream's events (API_runtime_ConverseStream.html; AWS event stream frames, split by
+// src/proxy/frames.ts), whole once `messageStop` has come; InvokeModel with Anthropic's body (the
+// Messages object, https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages.html)
+// and InvokeModelWithResponseStream, whose `chunk` events carry Anthropic's stream events as base64.
+import type { AnthropicStopReason, OpenAiFinishReason, ResponseObject, ToolCallSpec } from '../../config/schema.ts';
+import type { ProviderRecorder, Recording, UpstreamAnswer, UpstreamFrame } from '../provider.ts';
+import { int, isObject, parseJsonObject as parse, str, type Json } from '../recorded-json.ts';
+
+/** Converse stop reasons the rule names in Anthropic's words (the shared ones), or as a neutral finish. */
+const CONVERSE_STOP: Record<string, { stop_reason: AnthropicStopReason } | { finish_reason: OpenAiFinishReason }> = {
+  end_turn: { stop_reason: 'end_turn' },
+  tool_use: { stop_reason: 'tool_use' },
+  max_tokens: { stop_reason: 'max_tokens' },
+  stop_sequence: { stop_reason: 'stop_sequence' },
+  // Replayed as `content_filtered`: the mock has no guardrails to intervene.
+  content_filtered: { finish_reason: 'content_filter' },
+  guardrail_intervened: { finish_reason: 'content_filter' },
+  // Replayed as `max_tokens`: the input filled the window, so the output was cut short.
+  model_context_window_exceeded: { finish_reason: 'length' },
+};
+
+const ANTHROPIC_STOP: readonly string[] = ['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'refusal', 'pause_turn'];
+
+interface Decoded {
+  text: string | undefined;
+  calls: ToolCallSpec[];
+  finish: ResponseObject;
+  input: number | undefined;
+  output: number | undefined;
+}
+
+function responseOf({ text, calls, finish, input, output }: Decoded): ResponseObject {
+  const response: ResponseObject = {};
+  if (text !== undefined || calls.length === 0) response.text = text ?? '';
+  if (calls.length > 0) response.tool_calls = calls;
+  Object.assign(response, finish);
+  if (input !== undefined || output !== undefined) response.usage = { ...(input !== undefined && { input_tokens: input }), ...(output !== undefined && { output_tokens: output }) };
+  return response;
+}
+
+const converseStop = (reason: string | undefined): ResponseObject => (reason !== undefined ? { ...CONVERSE_STOP[reason] } : {});
+const anthropicStop = (reason: string | undefined): ResponseObject => (reason !== undefined && ANTHROPIC_STOP.includes(reason) ? { stop_reason: reason as AnthropicStopReason } : {});
+
+/** Converse: the output message's text and toolUse blocks (reasoning left out), stopReason, usage. */
+function converseJson(body: Json): Recording | undefined {
+  const message = isObject(body.output) && isObject(body.output.message) ? body.output.message : undefined;
+  if (!message || !Array.isArray(message.content) || str(body.stopReason) === undefined) return undefined;
+  let text: string | undefined;
+  const calls: ToolCallSpec[] = [];
+  for (const block of message.content) {
+    if (!isObject(block)) continue;
+    if (typeof block.text === 'string') text = (text ?? '') + block.text;
+    else if (isObject(block.toolUse) && str(block.toolUse.name)) {
+      const use = block.toolUse;
+      calls.push({ name: str(use.name)!, arguments: isObject(use.input) ? use.input : {}, ...(str(use.toolUseId) && { id: str(use.toolUseId) }) });
+    }
+  }
+  const usage = isObject(body.usage) ? body.usage : {};
+  return { response: responseOf({ text, calls, finish: converseStop(str(body.stopReason)), input: int(usage.inputTokens), output: int(usage.outputTokens) }) };
+}
+
+/** ConverseStream: blocks by contentBlockIndex (text deltas; toolUse opened by contentBlockStart, its input as JSON text in pieces), messageStop, metadata. */
+function converseStream(frames: readonly UpstreamFrame[]): Recording | undefined {
+  const blocks = new Map<number, { text: string } | { id?: string; name: string; json: string }>();
+  let stop: string | undefined;
+  let input: number | undefined;
+  let output: number | undefined;
+  let stopped = false;
+  const contentAtMs: number[] = [];
+  for (const frame of frames) {
+    // An exception (or error) message inside the stream: the answer failed.
+    if (frame.event === 'exception' || frame.event === 'error') return undefined;
+    const event = parse(frame.data);
+    if (!event) continue;
+    if (frame.event === 'contentBlockStart' && isObject(event.start) && isObject(event.start.toolUse)) {
+      const use = event.start.toolUse;
+      blocks.set(int(event.contentBlockIndex) ?? blocks.size, { name: str(use.name) ?? '', json: '', ...(str(use.toolUseId) && { id: str(use.toolUseId) }) });
+    } else if (frame.event === 'contentBlockDelta' && isObject(event.delta)) {
+      const index = int(event.contentBlockIndex) ?? 0;
+      const delta = event.delta;
+      let block = blocks.get(index);
+      if (typeof delta.text === 'string') {
+        // A text block has no contentBlockStart: its first delta opens it.
+        if (!block) blocks.set(index, (block = { text: '' }));
+        if ('text' in block) block.text += delta.text;
+        if (delta.text !== '') contentAtMs.push(frame.atMs);
+      } else if (isObject(delta.toolUse) && block && 'json' in block) {
+        const piece = str(delta.toolUse.input) ?? '';
+        block.json += piece;
+        if (piece !== '') contentAtMs.push(frame.atMs);
+      }
+    } else if (frame.event === 'messageStop') {
+      stop = str(event.stopReason);
+      stopped = true;
+    } else if (frame.event === 'metadata' && isObject(event.usage)) {
+      input = int(event.usage.inputTokens);
+      output = int(event.usage.outputTokens);
+    }
+  }
+  if (!stopped) return undefined;
+  let text: string | undefined;
+  const calls: ToolCallSpec[] = [];
+  for (const [, block] of [...blocks.entries()].sort(([a], [b]) => a - b)) {
+    if ('text' in block) text = (text ?? '') + block.text;
+    else if (block.name !== '') calls.push({ name: block.name, arguments: parse(block.json || '{}') ?? {}, ...(block.id && { id: block.id }) });
+  }
+  return { response: responseOf({ text, calls, finish: converseStop(stop), input, output }), contentAtMs };
+}
+
+/** InvokeModel: Anthropic's Messages object (text and tool_use blocks, stop_reason, usage). */
+function invokeJson(body: Json): Recording | undefined {
+  if (body.type !== 'message' || !Array.isArray(body.content)) return undefined;
+  let text: string | undefined;
+  const calls: ToolCallSpec[] = [];
+  for (const block of body.content) {
+    if (!isObject(block)) continue;
+    if (block.type === 'text' && typeof block.text === 'string') text = (text ?? '') + block.text;
+    else if (block.type === 'tool_use' && str(block.name)) calls.push({ name: str(block.name)!, arguments: isObject(block.input) ? block.input : {}, ...(str(block.id) && { id: str(block.id) }) });
+  }
+  const usage = isObject(body.usage) ? body.usage : {};
+  return { response: responseOf({ text, calls, finish: anthropicStop(str(body.stop_reason)), input: int(usage.input_tokens), output: int(usage.output_tokens) }) };
+}
+
+/** InvokeModelWithResponseStream: each `chunk` event's `bytes` decoded to one of Anthropic's stream events; whole at `message_stop`. */
+function invokeStream(frames: readonly UpstreamFrame[]): Recording | undefined {
+  const blocks = new Map<number, { text: string } | { id?: string; name: string; json: string }>();
+  let stop: string | undefined;
+  let input: number | undefined;
+  let output: number | undefined;
+  let stopped = false;
+  const contentAtMs: number[] = [];
+  for (const frame of frames) {
+    if (frame.event === 'exception' || frame.event === 'error') return undefined;
+    if (frame.event !== 'chunk') continue;
+    const chunk = parse(frame.data);
+    const bytes = chunk && str(chunk.bytes);
+    const event = bytes === undefined ? undefined : parse(Buffer.from(bytes, 'base64').toString('utf8'));
+    if (!event) continue;
+    const type = str(event.type);
+    if (type === 'error') return undefined;
+    if (type === 'message_start' && isObject(event.message) && isObject(event.message.usage)) {
+      input = int(event.message.usage.input_tokens);
+      output = int(event.message.usage.output_tokens);
+    } else if (type === 'content_block_start' && isObject(event.content_block)) {
+      const block = event.content_block;
+      const index = int(event.index) ?? blocks.size;
+      if (block.type === 'text') blocks.set(index, { text: str(block.text) ?? '' });
+      else if (block.type === 'tool_use') blocks.set(index, { name: str(block.name) ?? '', json: '', ...(str(block.id) && { id: str(block.id) }) });
+    } else if (type === 'content_block_delta' && isObject(event.delta)) {
+      const block = blocks.get(int(event.index) ?? -1);
+      const delta = event.delta;
+      if (block && 'text' in block && delta.type === 'text_delta' && typeof delta.text === 'string') {
+        block.text += delta.text;
+        if (delta.text !== '') contentAtMs.push(frame.atMs);
+      } else if (block && 'json' in block && delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
+        block.json += delta.partial_json;
+        if (delta.partial_json !== '') contentAtMs.push(frame.atMs);
+      }
+    } else if (type === 'message_delta') {
+      if (isObject(event.delta)) stop = str(event.delta.stop_reason) ?? stop;
+      if (isObject(event.usage)) output = int(event.usage.output_tokens) ?? output;
+    } else if (type === 'message_stop') {
+      stopped = true;
+    }
+  }
+  if (!stopped) return undefined;
+  let text: string | undefined;
+  const calls: ToolCallSpec[] = [];
+  for (const [, block] of [...blocks.entries()].sort(([a], [b]) => a - b)) {
+    if ('text' in block) text = (text ?? '') + block.text;
+    else if (block.name !== '') calls.push({ name: block.name, arguments: parse(block.json || '{}') ?? {}, ...(block.id && { id: block.id }) });
+  }
+  return { response: responseOf({ text, calls, finish: anthropicStop(stop), input, output }), contentAtMs };
+}
+
+export const bedrockRecorder: ProviderRecorder = {
+  decode(answer: UpstreamAnswer): Recording | undefined {
+    const streamed = answer.frames !== undefined;
+    if (answer.endpoint.endsWith('/converse') || answer.endpoint.endsWith('/converse-stream')) {
+      if (streamed) return converseStream(answer.frames!);
+      const body = parse(answer.body);
+      return body && converseJson(body);
+    }
+    if (answer.endpoint.endsWith('/invoke') || answer.endpoint.endsWith('/invoke-with-response-stream')) {
+      if (streamed) return invokeStream(answer.frames!);
+      const body = parse(answer.body);
+      return body && invokeJson(body);
+    }
+    return undefined;
+  },
+};
