@@ -77,6 +77,11 @@ export function spawnMock(configPath: string, options: SpawnOptions & { logLevel
   return spawnChild('mockllm', 'server-entry.ts', [configPath, options.logLevel ?? 'info'], options);
 }
 
+/** The peer, @copilotkit/aimock, via bench/aimock-entry.ts, answering from an aimock fixture file. */
+export function spawnAimock(fixturesPath: string, options: SpawnOptions): Promise<ServerChild> {
+  return spawnChild('aimock', 'aimock-entry.ts', [fixturesPath], options);
+}
+
 /** The bare node:http yardstick, answering from a canned-answers file. */
 export function spawnBaseline(cannedPath: string, options: SpawnOptions & { join?: boolean }): Promise<ServerChild> {
   return spawnChild(options.join ? 'baseline-joined' : 'baseline', 'baseline-server.ts', [cannedPath, ...(options.join ? ['--join'] : [])], options);

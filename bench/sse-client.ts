@@ -290,3 +290,206 @@ export async function slowStreams(
     errorKinds,
   };
 }
+
+export interface PacedStreamsOptions {
+  streams: number;
+  /** The streams are opened at an even rate over this long. */
+  rampMs: number;
+  /** A content frame contains this (ASCII, no newline). */
+  contentMarker: string;
+  expectedContentFrames: number;
+  /** A stream not finished this long after the last one was opened is cut and counted as failed. */
+  timeoutMs: number;
+}
+
+export interface PacedStreamsRaw {
+  streams: number;
+  completed: number;
+  errors: number;
+  incomplete: number;
+  peakOpen: number;
+  contentFrames: number;
+  /** Time between consecutive content frames of one stream, as the client read them, ms. */
+  intervals: Float64Array;
+  /** connect() called → first response byte, ms, one per stream that got one. */
+  ttfbs: Float64Array;
+  /** connect() called → TCP connection established, ms: the listen queue's share of the wait. */
+  connects: Float64Array;
+  errorKinds: Record<string, number>;
+  /** First stream opened → last stream ended. */
+  durationS: number;
+  /** How late the generator itself ran (its event-loop delay p99, ms) and its CPU share, %: if high, the client is the limit. */
+  clientEventLoopP99Ms: number;
+  clientCpuPercent: number;
+}
+
+const CR = 13;
+
+/**
+ * Many concurrent slow streams, each on its own connection (`connection: close`), as cheap for the
+ * client as Node allows: every socket reads into one shared buffer (net's `onread`, so no Buffer is
+ * allocated per read), content frames are counted by searching the read for `contentMarker`, and
+ * the end of a response is the chunked terminator `0\r\n\r\n` at the end of a read. Nothing is
+ * parsed. Meant to run in a process of its own (bench/stream-worker.ts), so the orchestrator's work
+ * does not delay the reads it times.
+ */
+export async function pacedStreams(target: StreamRequest, options: PacedStreamsOptions): Promise<PacedStreamsRaw> {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const cpuStart = process.cpuUsage();
+  const request = requestBytes(target, false);
+  const url = new URL(target.url);
+  const port = Number(url.port);
+  const host = url.hostname;
+  const marker = Buffer.from(options.contentMarker, 'latin1');
+  const shared = Buffer.allocUnsafe(256 * 1024);
+  const intervals = new Float64Array(options.streams * (options.expectedContentFrames + 2));
+  let intervalCount = 0;
+  const ttfbs = new Float64Array(options.streams);
+  let ttfbCount = 0;
+  const connects = new Float64Array(options.streams);
+  let connectCount = 0;
+  let completed = 0;
+  let errors = 0;
+  let incomplete = 0;
+  let open = 0;
+  let peakOpen = 0;
+  let contentFrames = 0;
+  const errorKinds: Record<string, number> = {};
+  const sockets = new Set<Socket>();
+  let allSettled: () => void = () => {};
+  const settledAll = new Promise<void>((resolve) => (allSettled = resolve));
+  let settledCount = 0;
+  const started = performance.now();
+
+  const one = () => {
+    const t0 = performance.now();
+    let status = 0;
+    let inBody = false;
+    let head: Buffer | undefined;
+    let carry: Buffer | undefined;
+    let last = -1;
+    let count = 0;
+    let done = false;
+    let settled = false;
+    let failure = 'closed early';
+    const tail = Buffer.alloc(7);
+    let tailLength = 0;
+    const finish = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      open--;
+      contentFrames += count;
+      if (!ok) {
+        errors++;
+        const kind = status && status !== 200 ? `status ${status}` : failure;
+        errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+      } else if (count !== options.expectedContentFrames) incomplete++;
+      else completed++;
+      sockets.delete(socket);
+      socket.destroy();
+      if (++settledCount === options.streams) allSettled();
+    };
+    const onRead = (nread: number, buf: Buffer): boolean => {
+      const now = performance.now();
+      let chunk = buf.subarray(0, nread);
+      if (!inBody) {
+        if (status === 0 && head === undefined) ttfbs[ttfbCount++] = now - t0;
+        const all = head ? Buffer.concat([head, chunk]) : chunk;
+        const end = all.indexOf(HEADERS_END);
+        if (end < 0) {
+          head = Buffer.from(all);
+          return true;
+        }
+        status = Number(all.toString('latin1', 9, 12));
+        inBody = true;
+        head = undefined;
+        chunk = all.subarray(end + HEADERS_END.length);
+        if (chunk.length === 0) return true;
+      }
+      let marked = 0;
+      if (carry) {
+        const joined = Buffer.concat([carry, chunk.subarray(0, marker.length - 1)]);
+        if (joined.indexOf(marker) >= 0) marked++;
+        carry = undefined;
+      }
+      for (let at = chunk.indexOf(marker); at !== -1; at = chunk.indexOf(marker, at + marker.length)) marked++;
+      // A marker can only be cut by a read that ends inside a frame, never after its newline.
+      if (chunk[chunk.length - 1] !== NEWLINE) carry = Buffer.from(chunk.subarray(Math.max(0, chunk.length - marker.length + 1)));
+      for (let i = 0; i < marked; i++) {
+        if (last >= 0 && intervalCount < intervals.length) intervals[intervalCount++] = now - last;
+        last = now;
+      }
+      count += marked;
+      // The response ends with the zero-size chunk: "0\r\n\r\n" (7 bytes with the CRLF before it).
+      if (chunk.length >= 7) {
+        chunk.copy(tail, 0, chunk.length - 7);
+        tailLength = 7;
+      } else {
+        const keep = Math.min(tailLength, 7 - chunk.length);
+        tail.copy(tail, 0, tailLength - keep, tailLength);
+        chunk.copy(tail, keep);
+        tailLength = keep + chunk.length;
+      }
+      if (tailLength === 7 && tail[6] === NEWLINE && tail[5] === CR && tail[4] === NEWLINE && tail[3] === CR && tail[2] === 48 && tail[1] === NEWLINE && tail[0] === CR) {
+        done = true;
+        finish(status === 200);
+      }
+      return true;
+    };
+    const socket = connect({ port, host, onread: { buffer: shared, callback: onRead } });
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    open++;
+    if (open > peakOpen) peakOpen = open;
+    socket.on('connect', () => {
+      connects[connectCount++] = performance.now() - t0;
+      socket.write(request);
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      failure = error.code ?? error.message;
+      finish(false);
+    });
+    socket.on('close', () => finish(done && status === 200));
+  };
+
+  // Open at an even rate: each tick catches up with where the schedule says we should be, so a
+  // late tick does not slow the arrival rate down.
+  let opened = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(options.streams, Math.ceil(((performance.now() - started) / options.rampMs) * options.streams));
+      while (opened < due) {
+        opened++;
+        one();
+      }
+      if (opened < options.streams) setTimeout(tick, 2);
+      else resolve();
+    };
+    tick();
+  });
+  const cut = setTimeout(() => {
+    for (const socket of sockets) socket.destroy(new Error('timeout'));
+  }, options.timeoutMs);
+  await settledAll;
+  clearTimeout(cut);
+  const durationS = round((performance.now() - started) / 1000);
+  delay.disable();
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    streams: options.streams,
+    completed,
+    errors,
+    incomplete,
+    peakOpen,
+    contentFrames,
+    intervals: intervals.slice(0, intervalCount),
+    ttfbs: ttfbs.slice(0, ttfbCount),
+    connects: connects.slice(0, connectCount),
+    errorKinds,
+    durationS,
+    clientEventLoopP99Ms: round(delay.percentile(99) / 1e6),
+    clientCpuPercent: round(((cpu.user + cpu.system) / 1000 / (durationS * 1000)) * 100, 1),
+  };
+}

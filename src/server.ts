@@ -175,6 +175,9 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
   return { handler, upgrade, store: rules, state: stores, journal: stores.journal, metrics, lifecycle, config, logger, close };
 }
 
+/** Asked of listen(2), which caps it at net.core.somaxconn (4096 by default since Linux 5.4). */
+const LISTEN_BACKLOG = 65_535;
+
 /** Loads the config (throwing a ConfigError if it is unusable), starts listening and watching. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const core = await createMockServer(options);
@@ -199,7 +202,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port, options.host, () => {
+      // The accept queue: Node's default backlog is 511, and clients arriving faster than the event
+      // loop accepts them (a load test opening thousands of streams) overflow it; the kernel then drops
+      // their SYNs and they retry after 1 s, 3 s, 7 s... listen(2) caps this at net.core.somaxconn.
+      server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });
