@@ -33,7 +33,10 @@ export interface FaultSpec {
 
 export interface ToolCallSpec {
   name: string;
-  /** An object, or a string holding a JSON object. */
+  /**
+   * An object, or a string holding a JSON object, or `auto`: generated per request, valid against
+   * the input schema the request declares for this tool.
+   */
   arguments?: Record<string, unknown> | string;
   id?: string;
 }
@@ -57,6 +60,11 @@ export interface UsageSpec {
 
 export interface ResponseObject {
   text?: string;
+  /**
+   * Structured output: the answer's JSON as a value (sent as its text), or `auto` to generate JSON
+   * valid against the schema the request asks for (engine/structured-output.ts).
+   */
+  json?: unknown;
   tool_calls?: ToolCallSpec[];
   error?: ErrorSpec;
   sequence?: ResponseSpec[];
@@ -232,6 +240,7 @@ export const responseSchema = {
       additionalProperties: false,
       properties: {
         text: { type: 'string' },
+        json: {},
         tool_calls: {
           type: 'array',
           minItems: 1,

@@ -12,7 +12,7 @@ export function parseRegex(source: string): RegExp {
   return new RegExp(literal ? literal[1]! : source, flags);
 }
 
-const KINDS = ['text', 'tool_calls', 'error', 'sequence'] as const;
+const KINDS = ['text', 'json', 'tool_calls', 'error', 'sequence'] as const;
 const STREAM_SHAPING = ['latency', 'chunking', 'fault', 'usage', 'finish_reason', 'stop_reason'] as const;
 
 function problem(segments: string[], message: string): SchemaProblem {
@@ -24,7 +24,7 @@ export function checkResponse(response: ResponseSpec, at: string[], inSequence =
   if (typeof response === 'string') return [];
   const problems: SchemaProblem[] = [];
   const kinds = KINDS.filter((kind) => response[kind] !== undefined);
-  if (kinds.length === 0) return [problem(at, 'needs one of text, tool_calls, error or sequence')];
+  if (kinds.length === 0) return [problem(at, 'needs one of text, tool_calls, error or sequence (or json)')];
   const isToolCallsWithText = kinds.length === 2 && kinds.includes('text') && kinds.includes('tool_calls');
   if (kinds.length > 1 && !isToolCallsWithText) {
     problems.push(problem(at, `cannot combine ${kinds.join(' and ')} (only text may come before tool_calls)`));
@@ -41,7 +41,7 @@ export function checkResponse(response: ResponseSpec, at: string[], inSequence =
     response.sequence.forEach((step, i) => problems.push(...checkResponse(step, [...at, 'sequence', String(i)], true)));
   }
   response.tool_calls?.forEach((call, i) => {
-    if (typeof call.arguments !== 'string') return;
+    if (typeof call.arguments !== 'string' || call.arguments === 'auto') return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(call.arguments);

@@ -18,6 +18,28 @@ export interface ToolResult {
   callId?: string | undefined;
 }
 
+/** A JSON Schema a request asks the answer, or a tool's arguments, to follow. */
+export interface RequestedSchema {
+  /** The schema as sent. */
+  schema: unknown;
+  /** `openapi`: Gemini's OpenAPI-style Schema (upper-case type names, `nullable`, counts as strings). */
+  dialect: 'json-schema' | 'openapi';
+  /** Where the request put it, e.g. `response_format.json_schema.schema`: named in reports. */
+  source: string;
+  /**
+   * The server validates strictly (`settings.strict`, `--strict`): a rule's literal JSON that fails
+   * the schema is then sent as written, and reported, instead of being replaced (engine/structured-output.ts).
+   */
+  strict: boolean;
+}
+
+/** A tool the request declares, with the schema its arguments follow (for `arguments: auto`). */
+export interface DeclaredTool {
+  name: string;
+  schema: unknown;
+  dialect: 'json-schema' | 'openapi';
+}
+
 export interface Conversation {
   provider: string;
   /** The route template that received the request, e.g. `/v1/chat/completions`. */
@@ -34,6 +56,13 @@ export interface Conversation {
   toolResult: ToolResult | undefined;
   stream: boolean;
   header(name: string): string | undefined;
+  /**
+   * Structured output: the schema the answer's JSON must follow (OpenAI `json_schema`, Anthropic
+   * `output_config.format`, Gemini `responseSchema`, Ollama `format`, Bedrock `outputConfig`).
+   */
+  responseSchema?: RequestedSchema;
+  /** The declared tools' argument schemas, when the request offers tools. */
+  toolSchemas?: readonly DeclaredTool[];
 }
 
 // Turn-aware matching (README "Match conditions"): figures every provider's conversation yields

@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { withoutClientReminders, type Conversation, type ConversationMessage, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest, type ApiError } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
+import { anthropicStructure } from '../structured-fields.ts';
 
 export interface ContentBlock {
   type: string;
@@ -204,6 +205,7 @@ export function parseMessagesRequest(body: unknown, info: RequestInfo, endpoint:
       toolResult: lastToolResult(request.messages),
       stream: request.stream === true,
       header: info.header,
+      ...anthropicStructure(request, info.strict),
     },
   };
 }

@@ -4,6 +4,7 @@
 import type { Clock } from '../../engine/clock.ts';
 import { withoutClientReminders, type Conversation, type ConversationMessage, type ToolResult } from '../../engine/conversation.ts';
 import type { RequestInfo } from '../provider.ts';
+import { converseStructure } from '../structured-fields.ts';
 import { validation } from './errors.ts';
 
 /** A content block: a union with exactly one member set. */
@@ -122,6 +123,8 @@ export function converseConversation(body: ConverseBody, modelId: string, endpoi
   }));
   // A user turn that only carries tool results is the tool talking: the prompt is the last turn the user wrote.
   const prompt = [...body.messages].reverse().find((m) => m.role === 'user' && !onlyToolResults(m));
+  const structure = converseStructure(body, info.strict);
+  if ('problem' in structure) throw validation(structure.problem);
   return {
     provider: 'bedrock',
     endpoint,
@@ -133,5 +136,6 @@ export function converseConversation(body: ConverseBody, modelId: string, endpoi
     toolResult: lastToolResult(body.messages),
     stream,
     header: info.header,
+    ...structure,
   };
 }

@@ -10,6 +10,7 @@ import type { Reply } from '../../engine/reply-plan.ts';
 import { base58 } from '../../http/ids.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { RequestInfo } from '../provider.ts';
+import { anthropicStructure } from '../structured-fields.ts';
 import { validation } from './errors.ts';
 import { eventFrame } from './eventstream.ts';
 import { anthropicStopReason } from './finish.ts';
@@ -132,6 +133,7 @@ export function invokeConversation(body: InvokeBody, modelId: string, endpoint: 
     toolResult: lastToolResult(body.messages),
     stream,
     header: info.header,
+    ...anthropicStructure(body, info.strict),
   };
 }
 

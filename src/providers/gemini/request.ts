@@ -3,6 +3,7 @@
 // neutral conversation.
 import { withoutClientReminders, type Conversation, type ConversationMessage, type ToolResult } from '../../engine/conversation.ts';
 import type { RequestInfo } from '../provider.ts';
+import { geminiStructure } from '../structured-fields.ts';
 import { invalidArgument, shown } from './errors.ts';
 
 export interface Part {
@@ -213,5 +214,6 @@ export function conversationOf(body: GenerateContentBody, model: string, endpoin
     toolResult: lastToolResult(body.contents),
     stream,
     header: info.header,
+    ...geminiStructure(body, info.strict),
   };
 }

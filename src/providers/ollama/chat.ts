@@ -7,6 +7,7 @@ import { invalidRequest } from '../../http/errors.ts';
 import { alnum } from '../../http/ids.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { Parsed, RouteRequest } from '../provider.ts';
+import { ollamaStructure } from '../structured-fields.ts';
 import { bodyObject, checkFields, createdAt, doneReason, modelRequired, ollamaPromptTokens, ollamaStats, statsJson, wrongType } from './wire.ts';
 
 export const CHAT = '/api/chat';
@@ -96,6 +97,7 @@ export function parseChat(request: RouteRequest): Parsed<ChatRequest> {
     toolResult: last?.role === 'tool' ? { name: toolNameOf(messages), content: last.content ?? '', ...(last.tool_call_id !== undefined && { callId: last.tool_call_id }) } : undefined,
     stream,
     header: request.header,
+    ...ollamaStructure(body, request.strict),
   };
   const promptTokens = ollamaPromptTokens(conversationMessages, tools.length > 0 ? JSON.stringify(tools) : undefined);
   return { request: { model, messages, stream, promptTokens }, conversation };

@@ -2,6 +2,7 @@ import { Ajv } from 'ajv';
 import { withoutClientReminders, type Conversation, type ConversationMessage, type Role, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
+import { openAiChatStructure } from '../structured-fields.ts';
 import { openAiValidationError } from './validation.ts';
 
 export interface ChatContentPart {
@@ -152,6 +153,7 @@ export function parseChatRequest(body: unknown, info: RequestInfo, endpoint: str
       toolResult: lastToolResult(request.messages),
       stream: request.stream === true,
       header: info.header,
+      ...openAiChatStructure(request, info.strict),
     },
   };
 }

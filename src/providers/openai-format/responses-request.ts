@@ -2,6 +2,7 @@ import { Ajv } from 'ajv';
 import { withoutClientReminders, type Conversation, type ConversationMessage, type Role, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest } from '../../http/errors.ts';
 import type { Parsed, RequestInfo } from '../provider.ts';
+import { openAiResponsesStructure } from '../structured-fields.ts';
 import type { HistoryItem } from '../../state/response-history.ts';
 import type { ResponseHistoryStore } from '../../state/types.ts';
 import { describeValue, listValues, nestsDeeperThan, openAiValidationError } from './validation.ts';
@@ -271,6 +272,7 @@ export async function parseResponsesRequest(body: unknown, info: RequestInfo, en
       toolResult,
       stream: body.stream === true,
       header: info.header,
+      ...openAiResponsesStructure(body, info.strict),
     },
   };
 }
