@@ -1,7 +1,8 @@
 // Decodes Gemini's GenerateContentResponse into rule responses for `--record` (src/proxy/record.ts):
 // generateContent's one object, and streamGenerateContent's chunks, as SSE frames (`alt=sse`) or
-// one JSON array (https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse). A
-// stream is whole once a chunk carries the candidate's finishReason.
+// the elements of one JSON array, each timed as it arrived (src/proxy/frames.ts jsonArraySplitter;
+// https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse). A stream is whole
+// once a chunk carries the candidate's finishReason.
 import type { OpenAiFinishReason, ResponseObject, ToolCallSpec } from '../../config/schema.ts';
 import type { ProviderRecorder, Recording, UpstreamAnswer } from '../provider.ts';
 import { int, isObject, parseJson as parse, str } from '../recorded-json.ts';
@@ -58,8 +59,11 @@ export const geminiRecorder: ProviderRecorder = {
     if (!/:(stream)?generateContent$/i.test(answer.endpoint)) return undefined;
     if (answer.frames !== undefined) return decodeChunks(answer.frames.map((frame) => ({ json: parse(frame.data), atMs: frame.atMs })));
     const body = parse(answer.body);
-    // streamGenerateContent without alt=sse: one JSON array, whole only if it parses (no timing).
-    if (Array.isArray(body)) return decodeChunks(body.map((json) => ({ json, atMs: 0 })));
+    // A JSON array the proxy did not split as it arrived (a request not marked as a stream): the chunks, untimed.
+    if (Array.isArray(body)) {
+      const decoded = decodeChunks(body.map((json) => ({ json, atMs: 0 })));
+      return decoded && { response: decoded.response };
+    }
     const decoded = decodeChunks([{ json: body, atMs: 0 }]);
     return decoded && { response: decoded.response };
   },

@@ -1,10 +1,12 @@
 // Decodes OpenAI-format answers (OpenAI, Azure OpenAI) into rule responses for `--record` (src/proxy/record.ts): Chat
-// Completions (https://platform.openai.com/docs/api-reference/chat/object and the chunk object)
-// and Responses (https://platform.openai.com/docs/api-reference/responses/object and its
-// streaming events), whole bodies and streams alike.
+// Completions (https://platform.openai.com/docs/api-reference/chat/object and the chunk object),
+// Responses (https://platform.openai.com/docs/api-reference/responses/object and its streaming
+// events) and legacy completions (https://platform.openai.com/docs/api-reference/completions/object),
+// whole bodies and streams alike.
 import type { OpenAiFinishReason, ResponseObject, ToolCallSpec } from '../../config/schema.ts';
 import type { HistoryItem } from '../../state/response-history.ts';
 import type { ProviderRecorder, Recording, UpstreamAnswer, UpstreamFrame } from '../provider.ts';
+import type { CompletionsRequest } from './completions.ts';
 import type { ResponsesRequest } from './responses-request.ts';
 import { int, isObject, parseJsonObject as parse, str, type Json } from '../recorded-json.ts';
 
@@ -93,6 +95,64 @@ function chatStream(frames: readonly UpstreamFrame[]): Recording | undefined {
   return { response: responseOf(text ?? (toolCalls.length === 0 ? '' : undefined), toolCalls, finish, usage, 'chat'), contentAtMs };
 }
 
+/**
+ * A legacy completion is recordable when it answered one prompt with one choice: a rule answers one
+ * prompt with one text, so several prompts or `n` > 1 (or `best_of`) are proxied, not recorded.
+ * With `echo`, the upstream's text starts with the prompt, which the replay echoes itself.
+ */
+function completionShape(request: unknown): { echoed: string } | undefined {
+  const completions = request as Partial<CompletionsRequest> | undefined;
+  const body = completions?.body;
+  if (!body || !Array.isArray(completions.prompts) || completions.prompts.length !== 1) return undefined;
+  if ((body.n ?? 1) !== 1 || ((body as { best_of?: number | null }).best_of ?? 1) > 1) return undefined;
+  return { echoed: body.echo === true ? completions.prompts[0]!.text : '' };
+}
+
+const withoutEcho = (text: string, echoed: string) => (echoed !== '' && text.startsWith(echoed) ? text.slice(echoed.length) : text);
+
+function completionJson(body: Json, echoed: string): Recording | undefined {
+  const choices = Array.isArray(body.choices) ? body.choices : [];
+  const choice = choices[0] as unknown;
+  if (choices.length !== 1 || !isObject(choice) || typeof choice.text !== 'string') return undefined;
+  const usage = isObject(body.usage) ? { input: int(body.usage.prompt_tokens), output: int(body.usage.completion_tokens) } : undefined;
+  return { response: responseOf(withoutEcho(choice.text, echoed), [], str(choice.finish_reason), usage, 'chat') };
+}
+
+/** The completion chunk stream: text pieces of choice 0, its finish_reason, the usage chunk; whole only with `[DONE]`. */
+function completionStream(frames: readonly UpstreamFrame[], echoed: string): Recording | undefined {
+  let text = '';
+  let finish: string | undefined;
+  let usage: { input?: number; output?: number } | undefined;
+  let done = false;
+  const contentAtMs: number[] = [];
+  for (const frame of frames) {
+    if (frame.data === '[DONE]') {
+      done = true;
+      break;
+    }
+    const chunk = parse(frame.data);
+    if (!chunk) continue;
+    if (isObject(chunk.error)) return undefined;
+    if (isObject(chunk.usage)) usage = { input: int(chunk.usage.prompt_tokens), output: int(chunk.usage.completion_tokens) };
+    for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
+      if (!isObject(choice)) continue;
+      if ((int(choice.index) ?? 0) !== 0) return undefined;
+      finish = str(choice.finish_reason) ?? finish;
+      const piece = str(choice.text);
+      if (piece === undefined || piece === '') continue;
+      // The echoed prompt comes first, before any of the model's text: not content, not timed.
+      if (echoed !== '' && text === '' && piece === echoed) {
+        echoed = '';
+        continue;
+      }
+      text += piece;
+      contentAtMs.push(frame.atMs);
+    }
+  }
+  if (!done || finish === undefined) return undefined;
+  return { response: responseOf(withoutEcho(text, echoed), [], finish, usage, 'chat'), contentAtMs };
+}
+
 /** A Responses API response object: message text and function calls (call_id is what the client sends back), status, usage. */
 function responsesObject(body: Json): ResponseObject | undefined {
   const status = str(body.status);
@@ -175,12 +235,20 @@ export const openAiRecorder: ProviderRecorder = {
     const responses = request as Partial<ResponsesRequest> | undefined;
     if (responses?.body && Array.isArray(responses.history) && responses.store) rememberResponse(answer, responses as ResponsesRequest);
   },
-  decode(answer: UpstreamAnswer): Recording | undefined {
+  /** `request`: the adapter's parsed request (src/proxy/upstream.ts passes it), for a legacy completion's prompts, `n` and `echo`. */
+  decode(answer: UpstreamAnswer, request?: unknown): Recording | undefined {
     const streamed = answer.frames !== undefined;
     if (answer.endpoint.endsWith('/chat/completions')) {
       if (streamed) return chatStream(answer.frames!);
       const body = parse(answer.body);
       return body && chatJson(body);
+    }
+    if (answer.endpoint.endsWith('/completions')) {
+      const shape = completionShape(request);
+      if (!shape) return undefined;
+      if (streamed) return completionStream(answer.frames!, shape.echoed);
+      const body = parse(answer.body);
+      return body && completionJson(body, shape.echoed);
     }
     if (answer.endpoint.endsWith('/responses')) {
       if (streamed) return responsesStream(answer.frames!);
