@@ -104,6 +104,20 @@ async function sigv4Flows(url: string) {
   }
 }
 
+/** The upstream's error, as the SDK reports it: its typed exception, status and message. */
+async function errorFlow(url: string) {
+  const client = sigv4Client(url);
+  try {
+    const error = await client.send(new ConverseCommand({ modelId: MODEL, messages: [user('fail please')] })).then(
+      () => undefined,
+      (e: unknown) => e as { name: string; message: string; $metadata: { httpStatusCode?: number } },
+    );
+    return error && { name: error.name, status: error.$metadata.httpStatusCode, message: error.message };
+  } finally {
+    client.destroy();
+  }
+}
+
 /** The same question three times, with a Bedrock API key. */
 async function bearerFlows(url: string) {
   const client = bearerClient(url);
@@ -126,7 +140,7 @@ let upstream: TestServer;
 let fake: FakeBedrock;
 let recorder: TestServer;
 let replay: TestServer;
-const recorded: { sigv4?: Awaited<ReturnType<typeof sigv4Flows>>; bearer?: unknown[] } = {};
+const recorded: { sigv4?: Awaited<ReturnType<typeof sigv4Flows>>; bearer?: unknown[]; error?: Awaited<ReturnType<typeof errorFlow>> } = {};
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mockllm-record-bedrock-'));
@@ -136,12 +150,13 @@ before(async () => {
   // The mock reads its AWS credentials from its environment when it starts: this test process's.
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: MOCK_KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOCK_KEYS.secretAccessKey, AWS_SESSION_TOKEN: MOCK_KEYS.sessionToken, AWS_REGION: MOCK_REGION });
   try {
-    recorder = await startTestServer('rules: []\n', { upstreams: { bedrock: fake.url }, record: recordPath });
+    recorder = await startTestServer('rules: []\n', { upstreams: { bedrock: fake.url }, record: recordPath, recordErrors: true });
   } finally {
     for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION']) delete process.env[name];
   }
   recorded.sigv4 = await sigv4Flows(recorder.url);
   recorded.bearer = await bearerFlows(recorder.url);
+  recorded.error = await errorFlow(recorder.url);
   await recorder.close();
   await fake.close();
   await upstream.close();
@@ -167,12 +182,13 @@ describe('recording through the proxy', () => {
     assert.equal(flows.invoke.text, HELLO);
     assert.equal(flows.invokeStream.text, STORY);
     assert.deepEqual(recorded.bearer, ['You rolled 4.', 'You rolled 1.', 'You rolled 6.']);
+    assert.deepEqual(recorded.error, { name: 'ThrottlingException', status: 429, message: 'Rate limit reached for requests' });
   });
 
   test('every SigV4 request reached the upstream signed for its own host and region with the mock\'s credentials; the bearer key passed through as sent', () => {
     const sigv4 = fake.seen.filter((s) => s.auth === 'sigv4');
     const bearer = fake.seen.filter((s) => s.auth === 'bearer');
-    assert.equal(sigv4.length, 6, JSON.stringify(fake.seen.map((s) => [s.path, s.auth, s.refused])));
+    assert.equal(sigv4.length, 7, JSON.stringify(fake.seen.map((s) => [s.path, s.auth, s.refused])));
     assert.equal(bearer.length, 3);
     assert.deepEqual(fake.seen.filter((s) => s.refused).map((s) => s.refused), []);
     for (const s of sigv4) {
@@ -191,11 +207,14 @@ describe('recording through the proxy', () => {
       '/model/{modelId}/converse',
       '/model/{modelId}/converse',
       '/model/{modelId}/converse',
+      '/model/{modelId}/converse',
       '/model/{modelId}/converse-stream',
       '/model/{modelId}/converse-stream',
       '/model/{modelId}/invoke',
       '/model/{modelId}/invoke-with-response-stream',
     ]);
+    const error = rules.find((rule) => rule.match.prompt === 'fail please')!.response as ResponseObject;
+    assert.deepEqual(error.error, { status: 429, message: 'Rate limit reached for requests', type: 'ThrottlingException', retry_after: 7 });
     const story = rules.find((rule) => rule.match.endpoint === '/model/{modelId}/converse-stream' && rule.match.prompt === 'tell a story')!.response as ResponseObject;
     // The upstream waits 300 ms before its first chunk, then 20 ms between words.
     assert.ok(story.latency!.ttft_ms! >= 250, JSON.stringify(story.latency));
@@ -215,6 +234,10 @@ describe('replaying the recorded file alone', () => {
 
   test('the same question asked three times replays the three recorded answers in order', async () => {
     assert.deepEqual(await bearerFlows(replay.url), recorded.bearer);
+  });
+
+  test('the upstream\'s error (--record-errors) replays as the same typed exception, status and message', async () => {
+    assert.deepEqual(await errorFlow(replay.url), recorded.error);
   });
 });
 
