@@ -6,6 +6,7 @@
 // the API reference is silent comes from @openai/agents-openai 0.20 (OpenAIResponsesWSModel) and
 // openai 7.x (ResponsesServerEvent): errors are `{"type":"error","status",error:{type,code,message,param}}`
 // events, terminal like `response.completed`, and the socket stays open for the next request.
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { decide } from '../../engine/decide.ts';
@@ -21,6 +22,14 @@ import { parseResponses } from './responses-routes.ts';
 // Handshakes only: no server of its own and no client list (sockets belong to the connection that upgraded).
 const handshakes = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false });
 const NO_BYTES = Buffer.alloc(0);
+// The 101 answer carries the headers any answer of the route would (request id, the provider's
+// headers, CORS), as ws lets a server add them to the handshake response.
+const handshakeHeaders = new WeakMap<IncomingMessage, Record<string, unknown>>();
+handshakes.on('headers', (lines: string[], req: IncomingMessage) => {
+  for (const [name, value] of Object.entries(handshakeHeaders.get(req) ?? {})) {
+    if (value !== undefined && !/[\r\n]/.test(String(value))) lines.push(`${name}: ${String(value)}`);
+  }
+});
 // RFC 6455 §4.1: a base64 16-byte nonce, and version 13 (ws also takes 8).
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
 
@@ -42,6 +51,7 @@ export function responsesWebSocketRoute(path: string, endpoint: string, provider
       ctx.respond = false;
       ctx.status = 101;
       (ctx.state as RequestState).asked = { model: '', prompt: '', stream: true };
+      handshakeHeaders.set(ctx.req, ctx.response.headers);
       const ws = await new Promise<WebSocket | undefined>((resolve) => {
         socket.once('close', () => resolve(undefined));
         handshakes.handleUpgrade(ctx.req, socket, NO_BYTES, (upgraded) => resolve(upgraded));
