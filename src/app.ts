@@ -62,6 +62,7 @@ export function createApp(options: AppOptions): Koa {
     responses: state.responses,
     conversations: state.conversations,
     storedResponses: state.storedResponses,
+    promptCache: state.promptCache,
     clock: options.clock ?? systemClock,
     providers,
     ...(options.upstream && { upstream: options.upstream }),

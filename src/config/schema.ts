@@ -52,10 +52,18 @@ export interface ErrorSpec {
 }
 
 export interface UsageSpec {
+  /** The prompt tokens outside any cache (Anthropic's meaning): cache figures are added to it for the prompt's total. */
   input_tokens?: number;
   output_tokens?: number;
+  /** The prompt's total, cached part included (OpenAI's meaning). */
   prompt_tokens?: number;
   completion_tokens?: number;
+  /** Prompt tokens read from the prompt cache (OpenAI `cached_tokens`, Gemini `cachedContentTokenCount`). */
+  cache_read_input_tokens?: number;
+  /** Prompt tokens written to the prompt cache (Anthropic, Bedrock `cacheWriteInputTokens`). */
+  cache_creation_input_tokens?: number;
+  /** Reasoning (thinking) tokens, part of the output tokens; default: the `thinking` text's count. */
+  reasoning_tokens?: number;
 }
 
 export interface ResponseObject {
@@ -76,6 +84,10 @@ export interface ResponseObject {
   latency?: LatencySpec;
   chunking?: Chunking;
   fault?: FaultSpec;
+  /** What the model thought before answering: Anthropic thinking blocks, OpenAI reasoning items, Gemini thought parts. */
+  thinking?: string;
+  /** The thinking is redacted: Anthropic `redacted_thinking`, no visible summary elsewhere (its tokens still count). */
+  redacted?: boolean;
 }
 
 /** A rule's answer: plain text, or an object of one kind (text, tool calls, error, sequence). */
@@ -158,6 +170,11 @@ export interface Settings {
   cors?: {
     origins: string[];
   };
+  /**
+   * Simulate prompt caching (off by default): Anthropic `cache_control` breakpoints and OpenAI
+   * prompts of 1,024 tokens or more report cache writes and reads for repeated prefixes.
+   */
+  prompt_cache?: boolean;
   admin?: {
     /** false removes every /admin route. */
     enabled?: boolean;
@@ -279,6 +296,9 @@ export const responseSchema = {
             output_tokens: { type: 'integer', minimum: 0 },
             prompt_tokens: { type: 'integer', minimum: 0 },
             completion_tokens: { type: 'integer', minimum: 0 },
+            cache_read_input_tokens: { type: 'integer', minimum: 0 },
+            cache_creation_input_tokens: { type: 'integer', minimum: 0 },
+            reasoning_tokens: { type: 'integer', minimum: 0 },
           },
         },
         latency: latencySchema,
@@ -293,6 +313,8 @@ export const responseSchema = {
             message: { type: 'string' },
           },
         },
+        thinking: { type: 'string' },
+        redacted: { type: 'boolean' },
       },
     },
   ],
@@ -414,6 +436,7 @@ export const configSchema = {
         strict: { type: 'boolean' },
         body_limit_bytes: { type: 'integer', minimum: 1024 },
         journal_size: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+        prompt_cache: { type: 'boolean' },
         chunking: chunkingSchema,
         latency: latencySchema,
         cors: {

@@ -13,7 +13,7 @@ export function parseRegex(source: string): RegExp {
 }
 
 const KINDS = ['text', 'json', 'tool_calls', 'error', 'sequence'] as const;
-const STREAM_SHAPING = ['latency', 'chunking', 'fault', 'usage', 'finish_reason', 'stop_reason'] as const;
+const STREAM_SHAPING = ['latency', 'chunking', 'fault', 'usage', 'finish_reason', 'stop_reason', 'thinking', 'redacted'] as const;
 
 function problem(segments: string[], message: string): SchemaProblem {
   return { path: segments.join('.'), segments, message };
@@ -30,6 +30,7 @@ export function checkResponse(response: ResponseSpec, at: string[], inSequence =
     problems.push(problem(at, `cannot combine ${kinds.join(' and ')} (only text may come before tool_calls)`));
   }
   if (response.then !== undefined && response.sequence === undefined) problems.push(problem([...at, 'then'], 'only applies to a sequence'));
+  if (response.redacted !== undefined && response.thinking === undefined) problems.push(problem([...at, 'redacted'], 'only applies with thinking'));
   if (response.error !== undefined || response.sequence !== undefined) {
     const kind = response.error !== undefined ? 'an error' : 'a sequence (set them on its steps)';
     for (const key of STREAM_SHAPING) {

@@ -1,4 +1,5 @@
 import { chunkText, type TextReply } from './reply.ts';
+import type { PromptCacheUsage } from './prompt-cache.ts';
 import type { Conversation } from './conversation.ts';
 import { resolveText, type CompiledToolCall, type Delivery, type TextAnswer, type ToolCallsAnswer } from './response.ts';
 import type { Rule } from './rules.ts';
@@ -19,7 +20,18 @@ export interface Reply {
   /** The text's streamed pieces, each a JSON string literal ready to splice into a frame. */
   textChunksJson: readonly string[];
   toolCalls: readonly ToolCallPlan[];
+  /** What the rule says the model thought (engine/thinking.ts adds one when the request asks for thinking and the rule has none). */
+  thinking: ThinkingReply | undefined;
   delivery: Delivery;
+  /** The simulated prompt cache's figures for this request (`settings.prompt_cache`), set before rendering. */
+  promptCache?: PromptCacheUsage;
+}
+
+export interface ThinkingReply {
+  text: TextReply;
+  redacted: boolean;
+  /** Written by the mock (the request enabled thinking, the rule said none), not by the rule. */
+  synthesized: boolean;
 }
 
 const fragmentCache = new WeakMap<CompiledToolCall, readonly string[]>();
@@ -37,12 +49,14 @@ function argumentFragments(call: CompiledToolCall, delivery: Delivery): readonly
 
 export function planReply(rule: Rule | null, step: number | undefined, answer: TextAnswer | ToolCallsAnswer, conversation: Conversation): Reply {
   const text = answer.text === undefined ? undefined : resolveText(answer.text, conversation);
+  const thinking = answer.thinking && { text: resolveText(answer.thinking.text, conversation), redacted: answer.thinking.redacted, synthesized: false };
   const reply: Reply = {
     rule,
     step,
     text,
     textChunksJson: text ? text.chunksJson(answer.delivery.chunking) : [],
     toolCalls: answer.kind === 'tool_calls' ? answer.calls.map((call) => ({ call, fragmentsJson: argumentFragments(call, answer.delivery) })) : [],
+    thinking,
     delivery: answer.delivery,
   };
   // A fault counted past this answer's last chunk (how many chunks a text or its tool arguments

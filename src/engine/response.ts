@@ -41,8 +41,21 @@ export interface Fault {
 }
 
 export interface UsageOverride {
+  /** The prompt's total, cached part included (what count_tokens reports). */
   input?: number;
   output?: number;
+  /** Fixed cache figures, within `input` when it is given (engine/prompt-cache.ts promptFigures). */
+  cacheRead?: number;
+  cacheCreation?: number;
+  /** Reasoning tokens, within `output` when it is given. */
+  reasoning?: number;
+}
+
+/** What the model thought before answering, in no provider's words. */
+export interface ThinkingAnswer {
+  text: TextSource;
+  /** Shown as opaque data only (Anthropic `redacted_thinking`); its tokens still count. */
+  redacted: boolean;
 }
 
 /** How an answer is delivered: chunking, timing, faults, and any figures that override the counted ones. */
@@ -73,6 +86,7 @@ export interface TextAnswer {
   text: TextSource;
   /** `json: auto`: JSON generated per request from the schema the request asks for (engine/structured-output.ts). */
   json?: 'auto';
+  thinking?: ThinkingAnswer;
   delivery: Delivery;
 }
 
@@ -81,6 +95,7 @@ export interface ToolCallsAnswer {
   /** Text said before the calls, if any. */
   text: TextSource | undefined;
   calls: CompiledToolCall[];
+  thinking?: ThinkingAnswer;
   delivery: Delivery;
 }
 
@@ -145,11 +160,31 @@ function compileFinish(spec: ResponseObject, fallback: FinishReason): Finish {
   };
 }
 
-function compileDelivery(spec: ResponseObject, settings: Settings, fallback: FinishReason): Delivery {
-  const usage = spec.usage && {
-    ...((spec.usage.input_tokens ?? spec.usage.prompt_tokens) !== undefined && { input: spec.usage.input_tokens ?? spec.usage.prompt_tokens }),
-    ...((spec.usage.output_tokens ?? spec.usage.completion_tokens) !== undefined && { output: spec.usage.output_tokens ?? spec.usage.completion_tokens }),
+/**
+ * The rule's figures. `input_tokens` is Anthropic's word (the prompt outside the cache) and
+ * `prompt_tokens` OpenAI's (the whole prompt, cached part included): without cache figures they are
+ * the same number; with them, `input` is always the whole prompt.
+ */
+function compileUsage(spec: NonNullable<ResponseObject['usage']>): UsageOverride {
+  const { cache_read_input_tokens: cacheRead, cache_creation_input_tokens: cacheCreation, reasoning_tokens: reasoning } = spec;
+  const cached = (cacheRead ?? 0) + (cacheCreation ?? 0);
+  const input = spec.input_tokens !== undefined ? spec.input_tokens + cached : spec.prompt_tokens;
+  const output = spec.output_tokens ?? spec.completion_tokens;
+  return {
+    ...(input !== undefined && { input }),
+    ...(output !== undefined && { output }),
+    ...(cacheRead !== undefined && { cacheRead }),
+    ...(cacheCreation !== undefined && { cacheCreation }),
+    ...(reasoning !== undefined && { reasoning }),
   };
+}
+
+function compileThinking(spec: ResponseObject): ThinkingAnswer | undefined {
+  return spec.thinking === undefined ? undefined : { text: compileText(spec.thinking), redacted: spec.redacted === true };
+}
+
+function compileDelivery(spec: ResponseObject, settings: Settings, fallback: FinishReason): Delivery {
+  const usage = spec.usage && compileUsage(spec.usage);
   return {
     chunking: spec.chunking ?? settings.chunking ?? 'char',
     pacing: compilePacing(spec.latency, settings.latency),
@@ -187,10 +222,16 @@ function compileAnswer(spec: ResponseSpec, settings: Settings): Answer {
       kind: 'tool_calls',
       text: spec.text === undefined ? undefined : compileText(spec.text),
       calls: spec.tool_calls.map(compileToolCall),
+      ...(spec.thinking !== undefined && { thinking: compileThinking(spec) }),
       delivery: compileDelivery(spec, settings, 'tool_calls'),
     };
   }
-  return { kind: 'text', text: compileText(spec.text ?? ''), delivery: compileDelivery(spec, settings, 'stop') };
+  return {
+    kind: 'text',
+    text: compileText(spec.text ?? ''),
+    ...(spec.thinking !== undefined && { thinking: compileThinking(spec) }),
+    delivery: compileDelivery(spec, settings, 'stop'),
+  };
 }
 
 /** Compiles a validated response once, at load: templates parsed, tool arguments serialised, defaults merged. */

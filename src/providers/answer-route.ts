@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { decide, type Decision } from '../engine/decide.ts';
+import { consultPromptCache } from '../engine/prompt-cache.ts';
 import { ApiError, configuredError } from '../http/errors.ts';
 import { SSE } from '../http/framing.ts';
 import { writeStream, type StreamPlan } from '../http/stream-writer.ts';
@@ -39,9 +40,21 @@ export function answerRoute<Request>(method: HttpMethod, path: string, adapter: 
       // applies. Not for `inputs` requests (embeddings answer generated vectors on a miss).
       if (decision.rule === null && !parsed.inputs && deps.upstream && (await deps.upstream(ctx, decision.conversation, stream, parsed.request))) return;
       if (decision.rule) deps.store.recordHit(decision.rule.id, Date.now());
+      await consultCache(deps, adapter, parsed.request, decision);
       await respond(ctx, deps, adapter, parsed.request, decision, stream);
     },
   };
+}
+
+/**
+ * The prompt-cache simulation (`settings.prompt_cache`, engine/prompt-cache.ts): the figures of
+ * the request answered, read and written on the injected clock. Not for count_tokens (peeking).
+ */
+async function consultCache<Request>(deps: ProviderDeps, adapter: AnswerAdapter<Request>, request: Request, decision: Decision): Promise<void> {
+  const { outcome } = decision;
+  if (!adapter.promptCache || outcome.kind !== 'reply' || !outcome.reply || deps.store.current.settings.raw.prompt_cache !== true) return;
+  const query = adapter.promptCache(request, decision.conversation);
+  if (query) outcome.reply.promptCache = await consultPromptCache(deps.promptCache, query, deps.clock.now());
 }
 
 async function respond<Request>(ctx: Context, deps: ProviderDeps, adapter: AnswerAdapter<Request>, request: Request, decision: Decision, stream: boolean): Promise<void> {

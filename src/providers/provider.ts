@@ -9,7 +9,8 @@ import type { RuleStore } from '../engine/store.ts';
 import type { ApiError } from '../http/errors.ts';
 import type { Framing } from '../http/framing.ts';
 import type { StreamItem } from '../http/stream-writer.ts';
-import type { ConversationStore, ResponseHistoryStore, StoredResponseStore } from '../state/types.ts';
+import type { ConversationStore, PromptCacheStore, ResponseHistoryStore, StoredResponseStore } from '../state/types.ts';
+import type { PromptCacheQuery } from '../engine/prompt-cache.ts';
 
 export type { MoreReply } from '../engine/decide.ts';
 
@@ -25,6 +26,8 @@ export interface ProviderDeps {
   /** OpenAI Conversations, and stored Responses objects (GET /v1/responses/{id}). */
   conversations: ConversationStore;
   storedResponses: StoredResponseStore;
+  /** The prompt-cache simulation's live prefixes (`settings.prompt_cache`). */
+  promptCache: PromptCacheStore;
   clock: Clock;
   /** Every registered provider (model catalogue, error shapes). */
   providers: readonly Provider[];
@@ -79,6 +82,11 @@ export interface AnswerAdapter<Request> {
    * depends on what was sent: the Responses API numbers every event.
    */
   renderStreamError?(message: string, frames: Iterator<StreamItem>): string | Uint8Array;
+  /**
+   * The request's prompt as the prompt-cache simulation sees it (`settings.prompt_cache`): asked
+   * only when the simulation is on and the request is answered; undefined when nothing is cacheable.
+   */
+  promptCache?(request: Request, conversation: Conversation): PromptCacheQuery | undefined;
   /** How the stream is framed (SSE unless said otherwise; may depend on the request, e.g. `?alt=sse`). */
   framing?(request: Request): Framing;
 }

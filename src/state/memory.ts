@@ -3,6 +3,7 @@ import { RuleStore } from '../engine/store.ts';
 import { MemoryJournal } from './journal.ts';
 import { MemoryConversations, MemoryStoredResponses } from './conversations.ts';
 import { MemoryResponseHistory } from './response-history.ts';
+import { MemoryPromptCache } from './prompt-cache.ts';
 import type { AdminOverlay, OverlayChange, OverlaySnapshot, SequenceCounters, StateStores } from './types.ts';
 
 const EMPTY: OverlaySnapshot = { version: 0, created: [], replaced: [], deleted: [] };
@@ -84,6 +85,7 @@ export function createMemoryState(options: MemoryStateOptions): StateStores {
     responses: new MemoryResponseHistory(),
     conversations: new MemoryConversations(),
     storedResponses: new MemoryStoredResponses(),
+    promptCache: new MemoryPromptCache(),
     // Ends the journal's live subscriptions (GET /admin/requests/stream), so open streams do not hold the server's close.
     close: async () => journal.close(),
   };

@@ -3,6 +3,7 @@
 // store (Redis, for replicas that agree) implements the same interfaces without the core or the
 // routes changing. Everything a network store would need a round trip for returns a Promise.
 import type { RuleSpec } from '../config/schema.ts';
+import type { PromptCacheStore } from '../engine/prompt-cache.ts';
 import type { JournalEntry, JournalFilter, JournalRecord } from './journal.ts';
 import type { HistoryItem } from './response-history.ts';
 
@@ -129,6 +130,8 @@ export interface StoredResponseStore {
   clear(): Promise<void>;
 }
 
+export type { PromptCacheStore } from '../engine/prompt-cache.ts';
+
 /** How a networked store's connection is doing, for /readyz, the metrics and the logs. */
 export interface StateBackendStatus {
   /** `redis`. */
@@ -153,6 +156,8 @@ export interface StateStores {
   /** OpenAI Conversations and stored Responses objects. */
   conversations: ConversationStore;
   storedResponses: StoredResponseStore;
+  /** The prompt-cache simulation's live prefixes (`settings.prompt_cache`). */
+  promptCache: PromptCacheStore;
   /** A networked store's connection (absent when the state is in this process's memory). */
   backend?: { status(): StateBackendStatus };
   close(): Promise<void>;

@@ -74,8 +74,8 @@ describe('Anthropic messages codec', () => {
   });
 
   test('a tool call renders as text then tool_use, with the rule\'s id and the stop reason tool_use', async () => {
-    const { reply, conversation } = await answer({ model: 'claude-sonnet-5-5', max_tokens: 10, tools, messages: [{ role: 'user', content: 'weather in Paris?' }] });
-    const message = renderMessage(reply, conversation) as { content: unknown[]; stop_reason: string; usage: { output_tokens: number } };
+    const { reply, conversation, request } = await answer({ model: 'claude-sonnet-5-5', max_tokens: 10, tools, messages: [{ role: 'user', content: 'weather in Paris?' }] });
+    const message = renderMessage(reply, conversation, request) as { content: unknown[]; stop_reason: string; usage: { output_tokens: number } };
     assert.deepEqual(message.content, [
       { type: 'text', text: 'Let me look.' },
       { type: 'tool_use', id: 'toolu_fixed', name: 'get_weather', input: { city: 'Paris' } },

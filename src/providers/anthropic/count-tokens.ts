@@ -4,7 +4,8 @@
 import { invalidRequest } from '../../http/errors.ts';
 import { answerRoute } from '../answer-route.ts';
 import type { Parsed, ProviderRoute, RouteRequest } from '../provider.ts';
-import { inputTokens } from './messages-encode.ts';
+import { promptFigures } from '../../engine/prompt-cache.ts';
+import { anthropicPromptTokens, type PromptSource } from './usage.ts';
 import { parseMessagesRequest } from './messages-request.ts';
 
 export const COUNT_TOKENS = '/v1/messages/count_tokens';
@@ -30,17 +31,18 @@ function parse(request: RouteRequest): Parsed<CountRequest> {
     }
     const copy: Record<string, unknown> = { ...body };
     for (const key of COUNT_ONLY) delete copy[key];
-    // The messages validator wants max_tokens in strict mode; counting never uses it.
-    copy.max_tokens ??= 1;
+    // The messages validator wants max_tokens in strict mode (and above a thinking budget); counting never uses it.
+    copy.max_tokens ??= Number.MAX_SAFE_INTEGER;
     forMessages = copy;
   }
   const { conversation } = parseMessagesRequest(forMessages, request, MESSAGES);
   // The answer the matching rule would give this request now: a sequence is looked at, not advanced.
-  return { request: { fallback: inputTokens(undefined, conversation) }, conversation, peek: true };
+  // The whole prompt, cache or no cache: what /v1/messages reports as input + cache creation + cache read.
+  return { request: { fallback: anthropicPromptTokens(body as PromptSource) }, conversation, peek: true };
 }
 
 export const countTokensRoute: ProviderRoute = answerRoute('POST', COUNT_TOKENS, {
   parse,
   streams: () => false,
-  renderJson: (reply, _conversation, request) => ({ input_tokens: reply?.delivery.usage?.input ?? request.fallback }),
+  renderJson: (reply, _conversation, request) => ({ input_tokens: promptFigures(reply, request.fallback).total }),
 });

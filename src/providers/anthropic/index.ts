@@ -8,6 +8,7 @@ import { countTokensRoute } from './count-tokens.ts';
 import { anthropicErrorBody, anthropicStreamError } from './errors.ts';
 import { renderMessage, renderMessageStream } from './messages-encode.ts';
 import { parseMessagesRequest } from './messages-request.ts';
+import { anthropicCacheQuery } from './usage.ts';
 
 const MESSAGES = '/v1/messages';
 // A fixed organisation: the real API sends one on every answer and some clients log it.
@@ -35,6 +36,7 @@ export const anthropic: Provider = {
       renderStream: renderMessageStream,
       renderStreamError: anthropicStreamError,
       streams: (request) => request.stream === true,
+      promptCache: (request) => anthropicCacheQuery(request),
     }),
     countTokensRoute,
     ...modelsRoutes(anthropicModelsPage, anthropicModelById),

@@ -3,6 +3,7 @@ import { withoutClientReminders, type Conversation, type ConversationMessage, ty
 import { invalidRequest, type ApiError } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
 import { anthropicStructure } from '../structured-fields.ts';
+import { checkThinking } from './thinking.ts';
 
 export interface ContentBlock {
   type: string;
@@ -27,6 +28,10 @@ export interface MessagesRequest {
   system?: string | ContentBlock[];
   stream?: boolean;
   tools?: { name?: string }[];
+  /** Extended thinking (thinking.ts) and automatic prompt caching (usage.ts), read as sent. */
+  thinking?: unknown;
+  tool_choice?: unknown;
+  cache_control?: unknown;
 }
 
 export const ANTHROPIC_VERSIONS = ['2023-06-01', '2026-10-21'];
@@ -173,6 +178,7 @@ export function parseMessagesRequest(body: unknown, info: RequestInfo, endpoint:
     const removed = REMOVED_IN_2026_10_21.find((field) => field in request);
     if (removed) throw invalidRequest(`${removed}: Extra inputs are not permitted`);
   }
+  if (info.strict) checkThinking(request as unknown as Record<string, unknown>);
   const systemParts = [textOf(request.system)];
   const messages: ConversationMessage[] = [];
   for (const m of request.messages) {

@@ -8,12 +8,12 @@ import { randomUUID } from 'node:crypto';
 import type { Reply } from '../../engine/reply-plan.ts';
 import { answerRoute } from '../answer-route.ts';
 import { modelsRoutes } from '../models.ts';
-import { renderChatCompletion, renderChatStream } from '../openai-format/chat-encode.ts';
+import { chatCacheQuery, renderChatCompletion, renderChatStream } from '../openai-format/chat-encode.ts';
 import { parseChatRequest, type ChatRequest } from '../openai-format/chat-request.ts';
 import { completionsAdapter, type CompletionsRequest } from '../openai-format/completions.ts';
 import { embeddingsAdapter } from '../openai-format/embeddings.ts';
 import { OPENAI_MALFORMED_JSON_MESSAGE, openAiStreamError } from '../openai-format/errors.ts';
-import { renderResponse, renderResponseStream, renderResponsesStreamError } from '../openai-format/responses-encode.ts';
+import { renderResponse, renderResponseStream, renderResponsesStreamError, responsesCacheQuery } from '../openai-format/responses-encode.ts';
 import { parseResponsesRequest } from '../openai-format/responses-request.ts';
 import { openAiRecorder } from '../openai-format/recorder.ts';
 import type { AnswerAdapter, Provider, ProviderRoute } from '../provider.ts';
@@ -47,6 +47,7 @@ function chatAdapter(endpoint: string): AnswerAdapter<ChatRequest> {
     renderStream: (reply, conversation, request) => withPromptFilterChunk(renderChatStream(reply, conversation, request), 1),
     renderStreamError: openAiStreamError,
     streams: (request) => request.stream === true,
+    promptCache: chatCacheQuery,
   };
 }
 
@@ -67,6 +68,7 @@ function responsesAdapter(endpoint: string): AnswerAdapter<Awaited<ReturnType<ty
     renderStream: renderResponseStream,
     renderStreamError: renderResponsesStreamError,
     streams: (request) => request.body.stream === true,
+    promptCache: responsesCacheQuery,
   };
 }
 

@@ -8,17 +8,45 @@ import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { ConverseRequest } from './converse-request.ts';
 import { eventFrame } from './eventstream.ts';
 import { converseStopReason } from './finish.ts';
-import { bedrockInputTokens, bedrockOutputTokens } from './usage.ts';
+import { bedrockInputTokens, bedrockOutputTokens, bedrockTextTokens } from './usage.ts';
+import { promptFigures } from '../../engine/prompt-cache.ts';
+import type { ThinkingReply } from '../../engine/reply-plan.ts';
+import { reasoningTokens, redactedThinkingData, thinkingOf, thinkingSignature } from '../../engine/thinking.ts';
 
 /** `tooluse_` and 22 letters and digits, as the service mints them. */
 export const toolUseId = () => `tooluse_${alnum(22)}`;
 
 const showsText = (reply: Reply) => reply.text !== undefined && (reply.text.text !== '' || reply.toolCalls.length === 0);
 
-function usageOf(reply: Reply, conversation: Conversation) {
-  const inputTokens = bedrockInputTokens(reply, conversation);
-  const outputTokens = bedrockOutputTokens(reply);
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, cacheReadInputTokens: 0, cacheWriteInputTokens: 0 };
+/** Whether the body turns Claude's thinking on (`additionalModelRequestFields.thinking.type` `enabled` or `adaptive`). */
+export function converseThinking(body: unknown): boolean {
+  const fields = (body as { additionalModelRequestFields?: { thinking?: { type?: unknown } } } | null)?.additionalModelRequestFields;
+  const type = fields?.thinking?.type;
+  return type === 'enabled' || type === 'adaptive';
+}
+
+/**
+ * `inputTokens` excludes what was read from or written to the cache, which the cache figures
+ * report (as Anthropic's usage does; the SDK types list `cacheReadInputTokens` and
+ * `cacheWriteInputTokens`); `totalTokens` is all of it.
+ */
+function usageOf(reply: Reply, conversation: Conversation, thinking: ThinkingReply | undefined) {
+  const prompt = promptFigures(reply, bedrockInputTokens(undefined, conversation));
+  const outputTokens = reply.delivery.usage?.output ?? bedrockOutputTokens(reply) + reasoningTokens(reply, thinking, (t) => bedrockTextTokens(t.text));
+  return {
+    inputTokens: prompt.uncached,
+    outputTokens,
+    totalTokens: prompt.total + outputTokens,
+    cacheReadInputTokens: prompt.cacheRead,
+    cacheWriteInputTokens: prompt.cacheCreation,
+  };
+}
+
+/** A reasoning block whole: its text and signature, or the redacted content (a blob: base64 in JSON). */
+function reasoningBlock(thinking: ThinkingReply): unknown {
+  const text = thinking.text.text;
+  if (thinking.redacted) return { reasoningContent: { redactedContent: redactedThinkingData(text) } };
+  return { reasoningContent: { reasoningText: { text, signature: thinkingSignature(text) } } };
 }
 
 const latencyMs = (request: ConverseRequest) => Math.max(1, Math.round(request.clock.now() - request.startedAt));
@@ -27,12 +55,14 @@ export function renderConverse(reply: Reply | undefined, conversation: Conversat
   // `reply` is only absent for requests that match by `inputs`, which Converse does not use.
   if (!reply) return {};
   const content: unknown[] = [];
+  const thinking = thinkingOf(reply, conversation, request.thinking === true);
+  if (thinking) content.push(reasoningBlock(thinking));
   if (showsText(reply)) content.push({ text: reply.text!.text });
   for (const { call } of reply.toolCalls) content.push({ toolUse: { toolUseId: call.id ?? toolUseId(), name: call.name, input: call.input } });
   return {
     output: { message: { role: 'assistant', content } },
     stopReason: converseStopReason(reply.delivery.finish),
-    usage: usageOf(reply, conversation),
+    usage: usageOf(reply, conversation, thinking),
     metrics: { latencyMs: latencyMs(request) },
   };
 }
@@ -40,6 +70,19 @@ export function renderConverse(reply: Reply | undefined, conversation: Conversat
 export function* renderConverseStream(reply: Reply, conversation: Conversation, request: ConverseRequest): Generator<StreamItem> {
   yield eventFrame('messageStart', '{"role":"assistant"}');
   let index = 0;
+  const thinking = thinkingOf(reply, conversation, request.thinking === true);
+  if (thinking) {
+    // Reasoning deltas (text pieces, then the signature; or the redacted content whole), no block
+    // start, as for text (API-FORMATS §17). Not content chunks: pacing and faults count the answer's.
+    const open = `{"contentBlockIndex":${index},"delta":{"reasoningContent":`;
+    if (thinking.redacted) yield eventFrame('contentBlockDelta', `${open}{"redactedContent":"${redactedThinkingData(thinking.text.text)}"}}}`);
+    else {
+      for (const chunk of thinking.text.chunksJson(reply.delivery.chunking)) yield eventFrame('contentBlockDelta', `${open}{"text":${chunk}}}}`);
+      yield eventFrame('contentBlockDelta', `${open}{"signature":"${thinkingSignature(thinking.text.text)}"}}}`);
+    }
+    yield eventFrame('contentBlockStop', `{"contentBlockIndex":${index}}`);
+    index++;
+  }
   if (showsText(reply)) {
     const open = `{"contentBlockIndex":${index},"delta":{"text":`;
     if (reply.textChunksJson.length === 0) yield eventFrame('contentBlockDelta', `${open}""}}`);
@@ -63,5 +106,5 @@ export function* renderConverseStream(reply: Reply, conversation: Conversation, 
     index++;
   }
   yield eventFrame('messageStop', JSON.stringify({ stopReason: converseStopReason(reply.delivery.finish) }));
-  yield eventFrame('metadata', JSON.stringify({ usage: usageOf(reply, conversation), metrics: { latencyMs: latencyMs(request) } }));
+  yield eventFrame('metadata', JSON.stringify({ usage: usageOf(reply, conversation, thinking), metrics: { latencyMs: latencyMs(request) } }));
 }

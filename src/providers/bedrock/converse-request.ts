@@ -33,6 +33,8 @@ export interface ConverseRequest {
   /** When the request was read, for `metrics.latencyMs`. */
   startedAt: number;
   clock: Clock;
+  /** Thinking is on (`additionalModelRequestFields.thinking`, Claude's): the answer opens with reasoning (converse-encode.ts). */
+  thinking?: boolean;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);

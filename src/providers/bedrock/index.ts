@@ -14,6 +14,7 @@ import { modelsRoutes } from '../models.ts';
 import type { Parsed, Provider, ProviderDeps, ProviderRoute, RouteRequest } from '../provider.ts';
 import { renderConverse, renderConverseStream } from './converse-encode.ts';
 import { converseConversation, validateConverse, type ConverseRequest } from './converse-request.ts';
+import { converseThinking } from './converse-encode.ts';
 import { bedrockErrorBody, bedrockErrorHeaders, bedrockStreamError, validation } from './errors.ts';
 import { invokeConversation, isAnthropicModel, renderInvoke, renderInvokeStream, validateInvoke, type InvokeRequest } from './invoke.ts';
 import { BEDROCK_MODELS, bedrockModelById, bedrockModelsPage, ownsBedrockModel } from './models.ts';
@@ -35,7 +36,7 @@ function converseParser(endpoint: string, stream: boolean) {
     const modelId = request.params.modelId!;
     const body = validateConverse(request.body, request.strict);
     return {
-      request: { modelId, stream, startedAt: deps.clock.now(), clock: deps.clock },
+      request: { modelId, stream, startedAt: deps.clock.now(), clock: deps.clock, thinking: converseThinking(body) },
       conversation: converseConversation(body, modelId, endpoint, stream, request),
     };
   };

@@ -8,31 +8,63 @@ import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import { streamErrorJson } from './errors.ts';
 import { geminiFinishReason } from './finish.ts';
 import type { GenerateRequest } from './request.ts';
-import { geminiCandidatesTokens, usageMetadata } from './usage.ts';
+import { geminiCandidatesTokens, usageMetadata, type UsageMetadata } from './usage.ts';
+import { promptFigures } from '../../engine/prompt-cache.ts';
+import type { ThinkingReply } from '../../engine/reply-plan.ts';
+import { reasoningTokens, thinkingOf, thinkingSignature } from '../../engine/thinking.ts';
 
 // Real response ids are 20-odd URL-safe characters (e.g. `mR8pZ-abcdEFgh0123456`).
 const responseId = () => alnum(23);
 
 /** The prompt's token figure, the same for usageMetadata and countTokens. */
 export function promptTokens(reply: Reply | undefined, request: Pick<GenerateRequest, 'promptTokens'>): number {
-  return reply?.delivery.usage?.input ?? request.promptTokens;
+  return promptFigures(reply, request.promptTokens).total;
 }
 
-function functionCallPart(call: Reply['toolCalls'][number]['call']): unknown {
-  return { functionCall: { ...(call.id !== undefined && { id: call.id }), name: call.name, args: call.input } };
+/** What `generationConfig.thinkingConfig` asks: thinking on (a budget other than 0, a level, or thoughts included), and the thoughts shown. */
+function thinkingAsked(request: GenerateRequest): { enabled: boolean; include: boolean } {
+  const config = request.body.generationConfig?.thinkingConfig;
+  if (config === null || typeof config !== 'object') return { enabled: false, include: false };
+  const { includeThoughts, thinkingBudget, thinkingLevel } = config as { includeThoughts?: unknown; thinkingBudget?: unknown; thinkingLevel?: unknown };
+  const include = includeThoughts === true;
+  return { enabled: include || (typeof thinkingBudget === 'number' && thinkingBudget !== 0) || typeof thinkingLevel === 'string', include };
 }
 
-function partsOf(reply: Reply): unknown[] {
+/** The thinking (the rule's, or the mock's own when the request turns thinking on), and whether its summary is shown as thought parts. */
+function thinkingFor(reply: Reply, conversation: Conversation, request: GenerateRequest): { thinking: ThinkingReply | undefined; shown: boolean } {
+  const asked = thinkingAsked(request);
+  const thinking = thinkingOf(reply, conversation, asked.enabled);
+  return { thinking, shown: thinking !== undefined && asked.include && !thinking.redacted };
+}
+
+function usageOf(reply: Reply, request: GenerateRequest, thinking: ThinkingReply | undefined, final: boolean): UsageMetadata {
+  const prompt = promptFigures(reply, request.promptTokens);
+  const thoughts = reasoningTokens(reply, thinking);
+  return usageMetadata(undefined, prompt.total, final ? geminiCandidatesTokens(reply) : undefined, { cached: prompt.cacheRead, thoughts: final ? thoughts : 0 });
+}
+
+function functionCallPart(call: Reply['toolCalls'][number]['call'], signature?: string): unknown {
+  return { functionCall: { ...(call.id !== undefined && { id: call.id }), name: call.name, args: call.input }, ...(signature !== undefined && { thoughtSignature: signature }) };
+}
+
+/** Gemini 3 puts the thought signature on the first function call part (API-FORMATS §11). */
+function signatureOf(thinking: ThinkingReply | undefined): string | undefined {
+  return thinking && thinkingSignature(thinking.text.text);
+}
+
+function partsOf(reply: Reply, thinking: ThinkingReply | undefined, shown: boolean): unknown[] {
   const parts: unknown[] = [];
+  if (shown) parts.push({ text: thinking!.text.text, thought: true });
   if (reply.text && (reply.text.text !== '' || reply.toolCalls.length === 0)) parts.push({ text: reply.text.text });
-  for (const { call } of reply.toolCalls) parts.push(functionCallPart(call));
+  reply.toolCalls.forEach(({ call }, i) => parts.push(functionCallPart(call, i === 0 ? signatureOf(thinking) : undefined)));
   return parts;
 }
 
-export function renderGenerateContent(reply: Reply, _conversation: Conversation, request: GenerateRequest): unknown {
+export function renderGenerateContent(reply: Reply, conversation: Conversation, request: GenerateRequest): unknown {
+  const { thinking, shown } = thinkingFor(reply, conversation, request);
   return {
-    candidates: [{ content: { parts: partsOf(reply), role: 'model' }, finishReason: geminiFinishReason(reply.delivery.finish.reason), index: 0 }],
-    usageMetadata: usageMetadata(undefined, promptTokens(reply, request), geminiCandidatesTokens(reply)),
+    candidates: [{ content: { parts: partsOf(reply, thinking, shown), role: 'model' }, finishReason: geminiFinishReason(reply.delivery.finish.reason), index: 0 }],
+    usageMetadata: usageOf(reply, request, thinking, true),
     modelVersion: request.model,
     responseId: responseId(),
   };
@@ -65,14 +97,16 @@ export class GeminiStream implements Iterator<StreamItem> {
   }
 }
 
-function* streamElements(reply: Reply, request: GenerateRequest): Generator<StreamItem> {
+function* streamElements(reply: Reply, conversation: Conversation, request: GenerateRequest): Generator<StreamItem> {
   const frame = request.sse ? (json: string) => `data: ${json}\r\n\r\n` : (json: string) => json;
-  const prompt = promptTokens(reply, request);
+  const { thinking, shown } = thinkingFor(reply, conversation, request);
   const identity = `,"modelVersion":${JSON.stringify(request.model)},"responseId":${JSON.stringify(responseId())}}`;
   // Every chunk carries the usage so far; only the last one's is final (API-FORMATS §11).
-  const tail = `,"usageMetadata":${JSON.stringify(usageMetadata(undefined, prompt, undefined))}${identity}`;
+  const tail = `,"usageMetadata":${JSON.stringify(usageOf(reply, request, thinking, false))}${identity}`;
   const open = '{"candidates":[{"content":{"parts":[';
   const close = '],"role":"model"},"index":0}]';
+  // Thought summaries stream first, in their own elements; they are not content chunks (pacing and faults count the answer's).
+  if (shown) for (const chunk of thinking!.text.chunksJson(reply.delivery.chunking)) yield frame(`${open}{"text":${chunk},"thought":true}${close}${tail}`);
   if (reply.text && (reply.text.text !== '' || reply.toolCalls.length === 0)) {
     for (const chunk of reply.textChunksJson) {
       yield CONTENT_CHUNK;
@@ -81,19 +115,19 @@ function* streamElements(reply: Reply, request: GenerateRequest): Generator<Stre
   }
   // A function call arrives whole, in one chunk; the writer still counts its argument pieces, so a
   // rule's fault or pacing that counts them applies before the call is sent.
-  for (const plan of reply.toolCalls) {
+  for (const [index, plan] of reply.toolCalls.entries()) {
     for (let i = 0; i < Math.max(plan.fragmentsJson.length, 1); i++) yield CONTENT_CHUNK;
-    yield frame(`${open}${JSON.stringify(functionCallPart(plan.call))}${close}${tail}`);
+    yield frame(`${open}${JSON.stringify(functionCallPart(plan.call, index === 0 ? signatureOf(thinking) : undefined))}${close}${tail}`);
   }
   const last = {
     candidates: [{ content: { parts: [{ text: '' }], role: 'model' }, finishReason: geminiFinishReason(reply.delivery.finish.reason), index: 0 }],
-    usageMetadata: usageMetadata(undefined, prompt, geminiCandidatesTokens(reply)),
+    usageMetadata: usageOf(reply, request, thinking, true),
   };
   yield frame(JSON.stringify(last).slice(0, -1) + identity);
 }
 
-export function renderGenerateStream(reply: Reply, _conversation: Conversation, request: GenerateRequest): Iterator<StreamItem> {
-  return new GeminiStream(request.sse, streamElements(reply, request));
+export function renderGenerateStream(reply: Reply, conversation: Conversation, request: GenerateRequest): Iterator<StreamItem> {
+  return new GeminiStream(request.sse, streamElements(reply, conversation, request));
 }
 
 /**

@@ -37,19 +37,30 @@ export function geminiCandidatesTokens(reply: Reply): number {
 export interface UsageMetadata {
   promptTokenCount: number;
   candidatesTokenCount?: number;
+  /** Prompt tokens read from a cache (within promptTokenCount). */
+  cachedContentTokenCount?: number;
+  /** Thinking tokens (not within candidatesTokenCount; within totalTokenCount). */
+  thoughtsTokenCount?: number;
   totalTokenCount: number;
   promptTokensDetails: { modality: string; tokenCount: number }[];
   candidatesTokensDetails?: { modality: string; tokenCount: number }[];
 }
 
-/** usageMetadata with the rule's `usage` overrides mapped: input → promptTokenCount, output → candidatesTokenCount. */
-export function usageMetadata(reply: Reply | undefined, prompt: number, candidates: number | undefined): UsageMetadata {
+/**
+ * usageMetadata with the rule's `usage` overrides mapped: input → promptTokenCount, output →
+ * candidatesTokenCount; `cached` (read from a cache) and `thoughts` when there are any
+ * (API-FORMATS §11: promptTokenCount includes cached tokens, candidatesTokenCount excludes thoughts).
+ */
+export function usageMetadata(reply: Reply | undefined, prompt: number, candidates: number | undefined, extra: { cached?: number; thoughts?: number } = {}): UsageMetadata {
   const promptTokens = reply?.delivery.usage?.input ?? prompt;
+  const thoughts = extra.thoughts ?? 0;
   const usage: UsageMetadata = {
     promptTokenCount: promptTokens,
-    totalTokenCount: promptTokens + (candidates ?? 0),
+    ...(extra.cached ? { cachedContentTokenCount: extra.cached } : {}),
+    totalTokenCount: promptTokens + (candidates ?? 0) + thoughts,
     promptTokensDetails: [{ modality: 'TEXT', tokenCount: promptTokens }],
   };
+  if (thoughts > 0) usage.thoughtsTokenCount = thoughts;
   if (candidates !== undefined) {
     usage.candidatesTokenCount = candidates;
     usage.candidatesTokensDetails = [{ modality: 'TEXT', tokenCount: candidates }];

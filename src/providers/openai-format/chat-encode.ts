@@ -1,6 +1,8 @@
 import type { Conversation } from '../../engine/conversation.ts';
 import type { Reply } from '../../engine/reply-plan.ts';
-import { chatPromptTokens, completionTokens } from './usage.ts';
+import { chatPromptTokens, completionTokens, openAiCacheQuery } from './usage.ts';
+import { promptFigures, type PromptCacheQuery } from '../../engine/prompt-cache.ts';
+import { reasoningTokens, thinkingOf } from '../../engine/thinking.ts';
 import { alnum, hex } from '../../http/ids.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { ChatRequest } from './chat-request.ts';
@@ -26,15 +28,29 @@ function choiceCount(request: ChatRequest): number {
   return request.n ?? 1;
 }
 
-export function chatUsage(reply: Reply, conversation: Conversation, choices: number): ChatUsage {
-  const promptTokens = reply.delivery.usage?.input ?? chatPromptTokens(conversation.messages);
-  const outputTokens = completionTokens(reply) * choices;
+/**
+ * Chat has no visible reasoning, only its count: the rule's thinking, or the mock's own when the
+ * request sets `reasoning_effort` (other than `none`), as a reasoning model thinks then.
+ */
+export function chatReasoningTokens(reply: Reply, conversation: Conversation, request: object): number {
+  const effort = (request as { reasoning_effort?: unknown }).reasoning_effort;
+  return reasoningTokens(reply, thinkingOf(reply, conversation, typeof effort === 'string' && effort !== 'none'));
+}
+
+/**
+ * `prompt_tokens` is the whole prompt and `cached_tokens` the part of it read from the cache;
+ * `completion_tokens` holds the reasoning tokens (API-FORMATS §19: cached ⊂ prompt, reasoning ⊂ completion).
+ */
+export function chatUsage(reply: Reply, conversation: Conversation, choices: number, request: object = {}): ChatUsage {
+  const prompt = promptFigures(reply, chatPromptTokens(conversation.messages));
+  const reasoning = chatReasoningTokens(reply, conversation, request);
+  const outputTokens = (reply.delivery.usage?.output ?? completionTokens(reply) + reasoning) * choices;
   return {
-    prompt_tokens: promptTokens,
+    prompt_tokens: prompt.total,
     completion_tokens: outputTokens,
-    total_tokens: promptTokens + outputTokens,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    total_tokens: prompt.total + outputTokens,
+    prompt_tokens_details: { cached_tokens: prompt.cacheRead, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: reasoning * choices, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
 }
 
@@ -66,7 +82,7 @@ export function renderChatCompletion(reply: Reply, conversation: Conversation, r
     created: Math.floor(Date.now() / 1000),
     model: conversation.model,
     choices,
-    usage: chatUsage(reply, conversation, n),
+    usage: chatUsage(reply, conversation, n, request),
     service_tier: 'default',
     system_fingerprint: SYSTEM_FINGERPRINT,
   };
@@ -106,6 +122,12 @@ export function* renderChatStream(reply: Reply, conversation: Conversation, requ
     }
     yield `${open}{},"logprobs":null,"finish_reason":"${openAiFinishReason(reply.delivery.finish)}"}${tail}`;
   }
-  if (includeUsage) yield `${head}],"usage":${JSON.stringify(chatUsage(reply, conversation, n))}}\n\n`;
+  if (includeUsage) yield `${head}],"usage":${JSON.stringify(chatUsage(reply, conversation, n, request))}}\n\n`;
   yield 'data: [DONE]\n\n';
+}
+
+/** The prompt-cache simulation's view of a chat request (`settings.prompt_cache`). */
+export function chatCacheQuery(request: ChatRequest, conversation: Conversation): PromptCacheQuery | undefined {
+  const body = request as ChatRequest & { prompt_cache_key?: unknown; prompt_cache_retention?: unknown };
+  return openAiCacheQuery(conversation.model, conversation.messages, { promptCacheKey: body.prompt_cache_key, retention: body.prompt_cache_retention });
 }

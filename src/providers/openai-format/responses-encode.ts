@@ -1,6 +1,9 @@
 import type { Conversation } from '../../engine/conversation.ts';
 import type { Reply } from '../../engine/reply-plan.ts';
-import { chatPromptTokens, completionTokens } from './usage.ts';
+import { chatPromptTokens, completionTokens, openAiCacheQuery } from './usage.ts';
+import { promptFigures, type PromptCacheQuery } from '../../engine/prompt-cache.ts';
+import type { ThinkingReply } from '../../engine/reply-plan.ts';
+import { reasoningTokens, redactedThinkingData, thinkingOf } from '../../engine/thinking.ts';
 import { alnum, hex } from '../../http/ids.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { ResponsesBody, ResponsesRequest } from './responses-request.ts';
@@ -17,25 +20,55 @@ export interface ResponsesUsage {
 
 type Status = 'completed' | 'incomplete';
 
-/** One output item to send: the assistant's text, or one function call. */
+/** One output item to send: the reasoning, the assistant's text, or one function call. */
 type OutputPlan =
+  | ReasoningPlan
   | { type: 'message'; id: string; text: string; chunksJson: readonly string[] }
   | { type: 'function_call'; id: string; callId: string; name: string; arguments: string; fragmentsJson: readonly string[] };
+
+/**
+ * A reasoning item (API-FORMATS §19): its summary is the thinking, shown only when the request
+ * asks for one (`reasoning.summary`) and the thinking is not redacted; `encrypted_content` only
+ * when `include` lists `reasoning.encrypted_content`.
+ */
+interface ReasoningPlan {
+  type: 'reasoning';
+  id: string;
+  /** The summary text, or undefined when none is shown. */
+  summary: string | undefined;
+  chunksJson: readonly string[];
+  encrypted: string | undefined;
+}
 
 interface Outcome {
   status: Status;
   incompleteDetails: { reason: string } | null;
 }
 
-export function responsesUsage(reply: Reply, conversation: Conversation): ResponsesUsage {
-  const input = reply.delivery.usage?.input ?? chatPromptTokens(conversation.messages);
-  const output = completionTokens(reply);
+/** What the request asks of reasoning: thinking on (an effort other than `none`, or a summary), a summary, the encrypted content. */
+function reasoningAsked(body: ResponsesBody): { enabled: boolean; summary: boolean; encrypted: boolean } {
+  const reasoning = body.reasoning !== null && typeof body.reasoning === 'object' ? (body.reasoning as { effort?: unknown; summary?: unknown; generate_summary?: unknown }) : undefined;
+  const summary = reasoning !== undefined && (typeof reasoning.summary === 'string' || typeof reasoning.generate_summary === 'string');
+  const enabled = reasoning !== undefined && reasoning.effort !== 'none' && (reasoning.effort != null || summary);
+  const include = (body as { include?: unknown }).include;
+  return { enabled, summary, encrypted: Array.isArray(include) && include.includes('reasoning.encrypted_content') };
+}
+
+function thinkingFor(reply: Reply, conversation: Conversation, body: ResponsesBody): ThinkingReply | undefined {
+  return thinkingOf(reply, conversation, reasoningAsked(body).enabled);
+}
+
+/** `input_tokens` is the whole prompt, `cached_tokens` the part read from the cache; `output_tokens` holds the reasoning tokens. */
+export function responsesUsage(reply: Reply, conversation: Conversation, body: ResponsesBody = { model: conversation.model }): ResponsesUsage {
+  const prompt = promptFigures(reply, chatPromptTokens(conversation.messages));
+  const reasoning = reasoningTokens(reply, thinkingFor(reply, conversation, body));
+  const output = reply.delivery.usage?.output ?? completionTokens(reply) + reasoning;
   return {
-    input_tokens: input,
-    input_tokens_details: { cached_tokens: 0 },
+    input_tokens: prompt.total,
+    input_tokens_details: { cached_tokens: prompt.cacheRead },
     output_tokens: output,
-    output_tokens_details: { reasoning_tokens: 0 },
-    total_tokens: input + output,
+    output_tokens_details: { reasoning_tokens: reasoning },
+    total_tokens: prompt.total + output,
   };
 }
 
@@ -51,8 +84,21 @@ function outcomeOf(reply: Reply): Outcome {
   }
 }
 
-function planOutput(reply: Reply): OutputPlan[] {
+function planOutput(reply: Reply, conversation: Conversation, body: ResponsesBody): OutputPlan[] {
   const plans: OutputPlan[] = [];
+  const thinking = thinkingFor(reply, conversation, body);
+  if (thinking) {
+    // Reasoning comes first, before the message or calls it leads to.
+    const asked = reasoningAsked(body);
+    const shown = asked.summary && !thinking.redacted;
+    plans.push({
+      type: 'reasoning',
+      id: `rs_${hex(48)}`,
+      summary: shown ? thinking.text.text : undefined,
+      chunksJson: shown ? thinking.text.chunksJson(reply.delivery.chunking) : [],
+      encrypted: asked.encrypted ? redactedThinkingData(thinking.text.text) : undefined,
+    });
+  }
   if (reply.text && (reply.text.text !== '' || reply.toolCalls.length === 0)) {
     plans.push({ type: 'message', id: `msg_${hex(48)}`, text: reply.text.text, chunksJson: reply.textChunksJson });
   }
@@ -75,6 +121,11 @@ const textPart = (text: string) => ({ type: 'output_text', annotations: [], logp
 function itemJson(plan: OutputPlan, state: { done: boolean; sent?: number; status?: string }): Record<string, unknown> {
   const status = state.status ?? (state.done ? 'completed' : 'in_progress');
   const sentText = (pieces: readonly string[]) => pieces.slice(0, state.sent ?? 0).map((p) => JSON.parse(p) as string).join('');
+  if (plan.type === 'reasoning') {
+    // Reasoning items carry no status; a summary part appears once it has begun.
+    const summary = plan.summary === undefined || (!state.done && state.sent === undefined) ? [] : [summaryPart(state.done ? plan.summary : sentText(plan.chunksJson))];
+    return { id: plan.id, type: 'reasoning', summary, ...(plan.encrypted !== undefined && { encrypted_content: plan.encrypted }) };
+  }
   if (plan.type === 'message') {
     const text = state.done ? plan.text : sentText(plan.chunksJson);
     return { id: plan.id, type: 'message', status, content: [textPart(text)], role: 'assistant' };
@@ -83,10 +134,18 @@ function itemJson(plan: OutputPlan, state: { done: boolean; sent?: number; statu
   return { id: plan.id, type: 'function_call', status, arguments: args, call_id: plan.callId, name: plan.name };
 }
 
-function historyOf(plan: OutputPlan): HistoryItem {
+const summaryPart = (text: string) => ({ type: 'summary_text', text });
+
+/** What later turns see of an output item; reasoning is not matched on (nor counted as a turn). */
+function historyOf(plan: Exclude<OutputPlan, ReasoningPlan>): HistoryItem {
   return plan.type === 'message'
     ? { type: 'message', role: 'assistant', text: plan.text }
     : { type: 'function_call', call_id: plan.callId, name: plan.name, arguments: plan.arguments };
+}
+
+function reasoningEcho(body: ResponsesBody): { effort: unknown; summary: unknown } {
+  const reasoning = body.reasoning !== null && typeof body.reasoning === 'object' ? (body.reasoning as { effort?: unknown; summary?: unknown }) : {};
+  return { effort: reasoning.effort ?? null, summary: reasoning.summary ?? null };
 }
 
 /** The response envelope: the request's settings echoed back, as the real API does. */
@@ -116,7 +175,7 @@ function envelope(
     parallel_tool_calls: body.parallel_tool_calls ?? true,
     previous_response_id: body.previous_response_id ?? null,
     prompt_cache_key: null,
-    reasoning: { effort: null, summary: null },
+    reasoning: reasoningEcho(body),
     safety_identifier: null,
     service_tier: 'default',
     store: body.store ?? true,
@@ -136,7 +195,7 @@ function envelope(
 /** Keeps the finished conversation for `previous_response_id` and `item_reference`, unless `store: false`. */
 function remember(id: string, request: ResponsesRequest, plans: readonly OutputPlan[]): void {
   if (request.body.store === false) return;
-  const outputs = plans.map((plan) => [plan.id, historyOf(plan)] as const);
+  const outputs = plans.filter((plan) => plan.type !== 'reasoning').map((plan) => [plan.id, historyOf(plan)] as const);
   // Not awaited: an in-memory store has it at once; a networked one stores it in the background.
   void request.store.put(id, [...request.history, ...outputs.map(([, item]) => item)], outputs).catch(() => {});
 }
@@ -145,7 +204,7 @@ const now = () => Math.floor(Date.now() / 1000);
 
 export function renderResponse(reply: Reply, conversation: Conversation, request: ResponsesRequest): unknown {
   const id = `resp_${hex(48)}`;
-  const plans = planOutput(reply);
+  const plans = planOutput(reply, conversation, request.body);
   const { status, incompleteDetails } = outcomeOf(reply);
   const itemStatus = (plan: OutputPlan) => (status === 'incomplete' && plan.type === 'message' ? 'incomplete' : 'completed');
   const createdAt = now();
@@ -156,7 +215,7 @@ export function renderResponse(reply: Reply, conversation: Conversation, request
     error: null,
     incompleteDetails,
     output: plans.map((plan) => itemJson(plan, { done: true, status: itemStatus(plan) })),
-    usage: responsesUsage(reply, conversation),
+    usage: responsesUsage(reply, conversation, request.body),
   });
   request.onCompleted?.(response);
   return response;
@@ -185,7 +244,7 @@ export class ResponsesStream implements Iterator<StreamItem> {
     this.#reply = reply;
     this.#conversation = conversation;
     this.#request = request;
-    this.#plans = planOutput(reply);
+    this.#plans = planOutput(reply, conversation, request.body);
     this.#frames = this.#generate();
   }
 
@@ -227,7 +286,20 @@ export class ResponsesStream implements Iterator<StreamItem> {
       const ids = `"item_id":"${plan.id}",${at}`;
       const added = plan.type === 'message' ? { id: plan.id, type: 'message', status: 'in_progress', content: [], role: 'assistant' } : itemJson(plan, { done: false });
       yield this.#event('response.output_item.added', `${at},"item":${JSON.stringify(added)}`);
-      if (plan.type === 'message') {
+      if (plan.type === 'reasoning') {
+        if (plan.summary !== undefined) {
+          // One summary part; its deltas are not content chunks (pacing and faults count the answer's).
+          const summary = `${ids},"summary_index":0`;
+          yield this.#event('response.reasoning_summary_part.added', `${summary},"part":${JSON.stringify(summaryPart(''))}`);
+          progress.sent = 0;
+          for (const chunk of plan.chunksJson) {
+            progress.sent++;
+            yield this.#event('response.reasoning_summary_text.delta', `${summary},"delta":${chunk}`);
+          }
+          yield this.#event('response.reasoning_summary_text.done', `${summary},"text":${JSON.stringify(plan.summary)}`);
+          yield this.#event('response.reasoning_summary_part.done', `${summary},"part":${JSON.stringify(summaryPart(plan.summary))}`);
+        }
+      } else if (plan.type === 'message') {
         yield this.#event('response.content_part.added', `${ids},"content_index":0,"part":${JSON.stringify(textPart(''))}`);
         for (const chunk of plan.chunksJson) {
           yield CONTENT_CHUNK;
@@ -258,7 +330,7 @@ export class ResponsesStream implements Iterator<StreamItem> {
       error: null,
       incompleteDetails,
       output: finalItems,
-      usage: responsesUsage(this.#reply, this.#conversation),
+      usage: responsesUsage(this.#reply, this.#conversation, this.#request.body),
     });
     this.#request.onCompleted?.(response);
     yield this.#event(status === 'completed' ? 'response.completed' : 'response.incomplete', `"response":${JSON.stringify(response)}`);
@@ -273,4 +345,10 @@ export function renderResponseStream(reply: Reply, conversation: Conversation, r
 export function renderResponsesStreamError(message: string, frames: Iterator<StreamItem>): string {
   if (frames instanceof ResponsesStream) return frames.failed(message);
   return `event: error\ndata: ${JSON.stringify({ type: 'error', code: 'server_error', message, param: null, sequence_number: 0 })}\n\n`;
+}
+
+/** The prompt-cache simulation's view of a Responses request (`settings.prompt_cache`). */
+export function responsesCacheQuery(request: ResponsesRequest, conversation: Conversation): PromptCacheQuery | undefined {
+  const body = request.body as ResponsesBody & { prompt_cache_key?: unknown; prompt_cache_retention?: unknown };
+  return openAiCacheQuery(conversation.model, conversation.messages, { promptCacheKey: body.prompt_cache_key, retention: body.prompt_cache_retention });
 }

@@ -5,7 +5,7 @@ import { OPENAI_MODELS, openAiModelById, openAiModelsPage } from './models.ts';
 import { openAiRecorder } from '../openai-format/recorder.ts';
 import type { Provider } from '../provider.ts';
 // The codecs of OpenAI's wire format live in openai-format/, shared with Azure OpenAI, which speaks it too.
-import { renderChatCompletion, renderChatStream } from '../openai-format/chat-encode.ts';
+import { chatCacheQuery, renderChatCompletion, renderChatStream } from '../openai-format/chat-encode.ts';
 import { parseChatRequest } from '../openai-format/chat-request.ts';
 import { completionsAdapter } from '../openai-format/completions.ts';
 import { embeddingsAdapter } from '../openai-format/embeddings.ts';
@@ -42,6 +42,7 @@ export const openai: Provider = {
       renderStream: renderChatStream,
       renderStreamError: openAiStreamError,
       streams: (request) => request.stream === true,
+      promptCache: chatCacheQuery,
     }),
     answerRoute('POST', RESPONSES, responsesAdapter(RESPONSES, PROVIDER)),
     responsesWebSocketRoute(RESPONSES, RESPONSES, PROVIDER),

@@ -5,7 +5,7 @@ import type { Context } from 'koa';
 import { ApiError, invalidRequest } from '../../http/errors.ts';
 import type { HistoryItem } from '../../state/response-history.ts';
 import type { StoredItem } from '../../state/types.ts';
-import { renderResponse, renderResponseStream, renderResponsesStreamError } from '../openai-format/responses-encode.ts';
+import { renderResponse, renderResponseStream, renderResponsesStreamError, responsesCacheQuery } from '../openai-format/responses-encode.ts';
 import { historyOfItems, parseResponsesRequest, type ResponsesRequest } from '../openai-format/responses-request.ts';
 import { describeValue } from '../openai-format/validation.ts';
 import type { AnswerAdapter, Parsed, ProviderDeps, ProviderRoute, RouteRequest } from '../provider.ts';
@@ -67,6 +67,7 @@ export function responsesAdapter(endpoint: string, provider: string): AnswerAdap
     renderStream: renderResponseStream,
     renderStreamError: renderResponsesStreamError,
     streams: (request) => request.body.stream === true,
+    promptCache: responsesCacheQuery,
   };
 }
 

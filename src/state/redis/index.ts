@@ -7,6 +7,7 @@ import { RedisJournal } from './journal.ts';
 import { RedisOverlay } from './overlay.ts';
 import { RedisConversations, RedisStoredResponses } from './conversations.ts';
 import { RedisResponseHistory } from './responses.ts';
+import { RedisPromptCache } from './prompt-cache.ts';
 import { RedisSequenceCounters } from './sequences.ts';
 
 export { StateUnavailable } from '../errors.ts';
@@ -54,6 +55,7 @@ export async function createRedisState(options: RedisStateOptions): Promise<Stat
     responses,
     conversations: new RedisConversations(link, prefix, logger),
     storedResponses: new RedisStoredResponses(link, prefix, logger),
+    promptCache: new RedisPromptCache(link, prefix, logger),
     backend: link,
     close: async () => {
       overlay.close();
