@@ -12,6 +12,20 @@ import type { RequestState } from './state.ts';
  * inflates it.
  */
 export function jsonBody(store: RuleStore): Middleware {
+  const read = bodyReader(store);
+  return async (ctx: Context, next: Next) => {
+    await read(ctx);
+    return next();
+  };
+}
+
+const NOTHING_NEXT = async () => {};
+
+/**
+ * The JSON body step as a plain function (see jsonBody), for the provider routes' one-function
+ * request path (app.ts): sets `ctx.request.body` and `rawBody` for a POST to a served route.
+ */
+export function bodyReader(store: RuleStore): (ctx: Context) => Promise<void> | undefined {
   const parsers = new Map<number, Middleware>();
   const parserFor = (limit: number) => {
     let parser = parsers.get(limit);
@@ -21,15 +35,15 @@ export function jsonBody(store: RuleStore): Middleware {
     }
     return parser;
   };
-  return async (ctx: Context, next: Next) => {
+  return (ctx: Context) => {
     const request = ctx.request as { body?: unknown; rawBody?: string };
-    if (ctx.method !== 'POST' || !(ctx.state as RequestState).route || request.body !== undefined) return next();
+    if (ctx.method !== 'POST' || !(ctx.state as RequestState).route || request.body !== undefined) return undefined;
     const limit = store.current.settings.bodyLimitBytes;
-    if (ctx.req.headers['content-encoding'] !== undefined) return parserFor(limit)(ctx, next);
-    const { raw, parsed } = await readJsonBody(ctx.req, limit);
-    request.rawBody = raw;
-    request.body = parsed;
-    return next();
+    if (ctx.req.headers['content-encoding'] !== undefined) return parserFor(limit)(ctx, NOTHING_NEXT) as Promise<void>;
+    return readJsonBody(ctx.req, limit).then(({ raw, parsed }) => {
+      request.rawBody = raw;
+      request.body = parsed;
+    });
   };
 }
 

@@ -10,7 +10,7 @@ export function elapsedMs(state: RequestState): number {
 /** Sets the owning provider's processing-time header (OpenAI's `openai-processing-ms`), if it has one. */
 export function stampProcessingTime(ctx: Context): void {
   const state = ctx.state as RequestState;
-  if (state.provider.timingHeader) ctx.set(state.provider.timingHeader, String(Math.round(elapsedMs(state))));
+  if (state.provider.timingHeader && !ctx.res.headersSent) ctx.res.setHeader(state.provider.timingHeader, String(Math.round(elapsedMs(state))));
 }
 
 /** Waits, unless the client hangs up first (then the response is abandoned: false). */

@@ -25,14 +25,14 @@ export function answerRoute<Request>(method: HttpMethod, path: string, adapter: 
       const decision = await decide(deps.store.current, conversation, deps.store, parsed);
       state.decision = decision;
       if (decision.conversation !== conversation) state.asked.prompt = decision.conversation.prompt;
-      ctx.set('x-mockllm-match', decision.rule?.id ?? 'none');
+      ctx.res.setHeader('x-mockllm-match', decision.rule?.id ?? 'none');
       // A rule's JSON that fails the schema the request asks for (engine/structured-output.ts), in printable ASCII.
       if (decision.schemaMismatch) ctx.set('x-mockllm-schema-mismatch', decision.schemaMismatch.replace(/[^\x20-\x7e]/g, '?').slice(0, 512));
       if (parsed.peek) {
         // Only looking (count_tokens): the figures of the answer the request would get, and none of
         // its errors, latency or faults, which belong to the request that gets it.
         const { outcome } = decision;
-        ctx.body = adapter.renderJson(outcome.kind === 'reply' ? outcome.reply : undefined, conversation, parsed.request, []);
+        sendJson(ctx, adapter.renderJson(outcome.kind === 'reply' ? outcome.reply : undefined, conversation, parsed.request, []));
         return;
       }
       // Proxy on a miss (issue 14, src/proxy/): a request no rule matched goes to the provider's
@@ -73,7 +73,7 @@ async function respond<Request>(ctx: Context, deps: ProviderDeps, adapter: Answe
     }
     if (fault) throw new ApiError({ status: 500, kind: 'internal', message: fault.message });
     stampProcessingTime(ctx);
-    ctx.body = adapter.renderJson(reply, conversation, request, more);
+    sendJson(ctx, adapter.renderJson(reply, conversation, request, more));
     return;
   }
 
