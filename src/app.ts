@@ -77,8 +77,31 @@ export function createApp(options: AppOptions): Koa {
     token: options.adminToken,
     disabled: options.adminDisabled,
   });
-  const providerPipeline = compose([
-    journalRecorder(state),
+  const handleRoute = (ctx: Context) => {
+    const requestState = ctx.state as RequestState;
+    const { route, params } = requestState;
+    if (!route) throw new ApiError({ status: 404, kind: 'not_found', message: requestState.provider.unknownRouteMessage(ctx.method, ctx.path) });
+    const request: RouteRequest = {
+      params: params ?? {},
+      // Parsed when a route reads it (few do): Koa builds a URLSearchParams and an object per call.
+      get query() {
+        return ctx.query;
+      },
+      header: headerReader(ctx.request.headers),
+      body: (ctx.request as { body?: unknown }).body,
+      strict: deps.strictOverride ?? store.current.settings.strict,
+    };
+    return route.handle(ctx, request, deps);
+  };
+  const providerPipeline = compose([journalRecorder(state), errorResponder(logger), jsonBody(store), handleRoute]);
+
+  // Ops and admin paths: the middleware chain.
+  const chain = compose([
+    requestContext(routes),
+    accessLog(logger),
+    metricsRecorder(metrics),
+    // The last resort for anything thrown outside the provider pipeline (CORS, ops): without it Koa's
+    // default handler would answer plain text and drop every header, the request id included.
     errorResponder(logger),
     cors(store, providers),
     (ctx: Context, next: Next) => {
@@ -218,30 +241,7 @@ function accessLog(logger: Logger): Middleware {
     try {
       await next();
     } finally {
-      const state = ctx.state as RequestState;
-      const { asked, decision, delivered } = state;
-      const ops = OPS_PATHS.has(ctx.path) || isAdminPath(ctx.path);
-      const model = asked?.model ?? modelInBody(ctx);
-      const line = {
-        requestId: state.requestId,
-        method: ctx.method,
-        route: routeOf(ctx) ?? ctx.path,
-        status: ctx.status,
-        durationMs: elapsedMs(state),
-        ...(!ops && { provider: state.provider.name }),
-        ...(model !== null && { model }),
-        ...(asked && { stream: asked.stream }),
-        ...(decision && { matched: decision.rule !== null, ruleId: decision.rule?.id ?? null }),
-        ...(decision?.step !== undefined && { step: decision.step }),
-        ...(state.proxied && { proxied: state.proxied.upstream }),
-        ...(delivered && { streamOutcome: delivered.outcome, chunks: delivered.contentChunks }),
-        ...(!ops && failureOf(ctx)),
-      };
-      if (OPS_PATHS.has(ctx.path)) logger.debug(line, 'request');
-      else logger.info(line, 'request');
-      // Structured output whose rule disagrees with the request's schema (engine/structured-output.ts).
-      if (decision?.schemaMismatch) logger.warn({ requestId: state.requestId, ruleId: decision.rule?.id ?? null, schemaMismatch: decision.schemaMismatch }, `structured output: ${decision.schemaMismatch}`);
-      if (decision && logger.isLevelEnabled('debug')) logger.debug({ requestId: state.requestId, explanation: decision.explanation }, describe(decision.explanation));
+      logRequest(ctx, logger);
     }
   };
 }
