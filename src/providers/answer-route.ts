@@ -3,6 +3,7 @@ import { decide, type Decision } from '../engine/decide.ts';
 import { consultPromptCache } from '../engine/prompt-cache.ts';
 import { ApiError, configuredError } from '../http/errors.ts';
 import { SSE } from '../http/framing.ts';
+import { sendJson } from '../http/json-response.ts';
 import { writeStream, type StreamPlan } from '../http/stream-writer.ts';
 import type { RequestState } from '../http/state.ts';
 import { stampProcessingTime, waitUnlessGone } from '../http/timing.ts';
