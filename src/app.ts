@@ -223,9 +223,15 @@ function failureOf(ctx: Context): { errorType: string; errorMessage: string } | 
   const error = body?.error;
   if (typeof error === 'string') return { errorType: String(ctx.status), errorMessage: error };
   if (error && typeof error === 'object') {
-    return { errorType: String(error.type ?? error.code ?? ctx.status), errorMessage: String(error.message ?? '') };
+    // OpenAI and Anthropic name the type; Gemini's is its status word (INVALID_ARGUMENT), its code the HTTP status.
+    const type = error.type ?? (typeof error.status === 'string' ? error.status : undefined) ?? error.code;
+    return { errorType: String(type ?? ctx.status), errorMessage: String(error.message ?? '') };
   }
-  if (typeof body?.message === 'string') return { errorType: String(ctx.status), errorMessage: body.message };
+  if (typeof body?.message === 'string') {
+    // Bedrock names the exception in a header (`ValidationException:http://…`); the AWS SDK keeps the part before `:`.
+    const exception = ctx.response.get('x-amzn-errortype').split(':')[0];
+    return { errorType: exception || String(ctx.status), errorMessage: body.message };
+  }
   return undefined;
 }
 

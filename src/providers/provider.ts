@@ -108,6 +108,12 @@ export interface ProviderRoute {
    * request through the same middleware: CORS, journal, errors).
    */
   upgrade?: 'websocket';
+  /**
+   * Whether a request to this route asks for a stream, read from the raw body: what the journal
+   * records for a request the parser refused (a parsed one says it itself). Without it: the body's
+   * `stream` is true. Routes that stream by path (Gemini, Bedrock) or by default (Ollama) say so.
+   */
+  requestsStream?(body: unknown): boolean;
   handle(ctx: Context, request: RouteRequest, deps: ProviderDeps): Promise<void>;
 }
 

@@ -119,23 +119,29 @@ function unknownOperation(method: 'GET' | 'POST'): ProviderRoute {
 
 const routes: ProviderRoute[] = [
   answerRoute('POST', CONVERSE, { parse: converseParser(CONVERSE, false), streams: () => false, renderJson: renderConverse }),
-  answerRoute('POST', CONVERSE_STREAM, {
-    parse: converseParser(CONVERSE_STREAM, true),
-    streams: () => true,
-    renderJson: renderConverse,
-    renderStream: renderConverseStream,
-    renderStreamError: bedrockStreamError,
-    framing: () => EVENT_STREAM,
-  }),
+  {
+    ...answerRoute('POST', CONVERSE_STREAM, {
+      parse: converseParser(CONVERSE_STREAM, true),
+      streams: () => true,
+      renderJson: renderConverse,
+      renderStream: renderConverseStream,
+      renderStreamError: bedrockStreamError,
+      framing: () => EVENT_STREAM,
+    }),
+    requestsStream: () => true,
+  },
   withInvocationHeaders(answerRoute('POST', INVOKE, { parse: invokeParser(INVOKE, false), streams: () => false, renderJson: renderInvoke })),
-  answerRoute('POST', INVOKE_STREAM, {
-    parse: invokeParser(INVOKE_STREAM, true),
-    streams: () => true,
-    renderJson: renderInvoke,
-    renderStream: renderInvokeStream,
-    renderStreamError: bedrockStreamError,
-    framing: () => INVOKE_EVENT_STREAM,
-  }),
+  {
+    ...answerRoute('POST', INVOKE_STREAM, {
+      parse: invokeParser(INVOKE_STREAM, true),
+      streams: () => true,
+      renderJson: renderInvoke,
+      renderStream: renderInvokeStream,
+      renderStreamError: bedrockStreamError,
+      framing: () => INVOKE_EVENT_STREAM,
+    }),
+    requestsStream: () => true,
+  },
   answerRoute('POST', COUNT_TOKENS, {
     parse: parseCountTokens,
     streams: () => false,

@@ -54,7 +54,7 @@ export function generateRoutes(prefix: string): ProviderRoute[] {
   };
   return [
     answerRoute('POST', generate, { ...codec, parse: (request) => parseGenerate(request, generate, false) }),
-    answerRoute('POST', streamGenerate, { ...codec, parse: (request) => parseGenerate(request, streamGenerate, true) }),
+    { ...answerRoute('POST', streamGenerate, { ...codec, parse: (request) => parseGenerate(request, streamGenerate, true) }), requestsStream: () => true },
     answerRoute('POST', count, {
       parse(request) {
         const body = countBodyOf(request.body, request.strict);

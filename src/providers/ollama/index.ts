@@ -33,23 +33,32 @@ function withLoadRequests(route: ProviderRoute, isLoad: (body: Record<string, un
   };
 }
 
-const chatRoute = answerRoute('POST', CHAT, {
-  parse: parseChat,
-  renderJson: renderChat,
-  renderStream: renderChatStream,
-  renderStreamError: ollamaStreamError,
-  streams: (request) => request.stream,
-  framing: () => NDJSON,
-});
+// Ollama streams unless the body says `"stream": false` (for the journal of a refused request).
+const streamsUnlessFalse = (body: unknown) => (body as { stream?: unknown } | null)?.stream !== false;
 
-const generateRoute = answerRoute('POST', GENERATE, {
-  parse: parseGenerate,
-  renderJson: renderGenerate,
-  renderStream: renderGenerateStream,
-  renderStreamError: ollamaStreamError,
-  streams: (request) => request.stream,
-  framing: () => NDJSON,
-});
+const chatRoute = {
+  ...answerRoute('POST', CHAT, {
+    parse: parseChat,
+    renderJson: renderChat,
+    renderStream: renderChatStream,
+    renderStreamError: ollamaStreamError,
+    streams: (request) => request.stream,
+    framing: () => NDJSON,
+  }),
+  requestsStream: streamsUnlessFalse,
+};
+
+const generateRoute = {
+  ...answerRoute('POST', GENERATE, {
+    parse: parseGenerate,
+    renderJson: renderGenerate,
+    renderStream: renderGenerateStream,
+    renderStreamError: ollamaStreamError,
+    streams: (request) => request.stream,
+    framing: () => NDJSON,
+  }),
+  requestsStream: streamsUnlessFalse,
+};
 
 export const ollama: Provider = {
   name: 'ollama',
