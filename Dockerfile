@@ -15,6 +15,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build's own steps after tsc: precompiled validators, the packed tokenizer vocabulary.
+COPY scripts ./scripts
 RUN npm run build
 
 # --- prod-deps: production dependencies only, installed apart so no npm cache or dev package

@@ -1,14 +1,15 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { schemaValidator } from '../http/schema-validator.ts';
 import { configSchema, responseSchema, ruleSchema, type ConfigFile, type RuleSpec } from './schema.ts';
 import { argumentNestingProblems, nestingProblems } from './nesting.ts';
 import { checkConfigSemantics, checkRuleSemantics } from './semantics.ts';
 
 // verbose: errors carry their schema, so an unknown key can be compared with the known ones.
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-ajv.addSchema(responseSchema);
-ajv.addSchema(ruleSchema);
-const validateConfig = ajv.compile<ConfigFile>(configSchema);
-const validateRule = ajv.getSchema<RuleSpec>('urn:mockllm:rule')!;
+const OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true, verbose: true };
+// Compiled on first use, or precompiled in dist/ (src/http/schema-validator.ts): the admin API's
+// rule validator is not needed to start.
+const validateConfig = schemaValidator<ConfigFile>('config', OPTIONS, configSchema, [responseSchema, ruleSchema]);
+const validateRule = schemaValidator<RuleSpec>('config-rule', OPTIONS, ruleSchema, [responseSchema]);
 
 export interface SchemaProblem {
   /** Dotted path for people, e.g. `settings.match`; empty for the document itself. */

@@ -1,6 +1,13 @@
-import { decodeGenerator, encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { createRequire } from 'node:module';
 import type { Chunking } from '../config/schema.ts';
 import { boundedPieces, countTextTokens } from './tokens.ts';
+
+// gpt-tokenizer's o200k encoder (token ids and their text) is only needed by `chunking: token`, and
+// costs ~300 ms and ~70 MB to load: loaded (synchronously, its CommonJS build) on first use, not
+// at start-up. Counting uses the compact counter in ./tokens.ts.
+type O200k = typeof import('gpt-tokenizer/encoding/o200k_base');
+let o200k: O200k | undefined;
+const tokenizer = (): O200k => (o200k ??= createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as O200k);
 
 // Splitting into user-perceived characters means a streamed delta never ends inside a surrogate
 // pair, a combining sequence or an emoji ZWJ sequence.
@@ -46,6 +53,7 @@ function splitTokens(text: string): string[] {
   const pieces: string[] = [];
   let offset = 0;
   for (const part of boundedPieces(text)) {
+    const { decodeGenerator, encode } = tokenizer();
     for (const decoded of decodeGenerator(encode(part, { disallowedSpecial: new Set() }))) {
       if (decoded === '') continue;
       const at = text.indexOf(decoded, offset);

@@ -1,4 +1,4 @@
-import { Ajv } from 'ajv';
+import { schemaValidator } from '../../http/schema-validator.ts';
 import { withoutClientReminders, type Conversation, type ConversationMessage, type Role, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
@@ -81,9 +81,10 @@ function chatRequestSchema(strict: boolean) {
   };
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validateLenient = ajv.compile<ChatRequest>(chatRequestSchema(false));
-const validateStrict = ajv.compile<ChatRequest>(chatRequestSchema(true));
+// Compiled on first use, or precompiled in dist/ (src/http/schema-validator.ts).
+const OPTIONS = { allErrors: false, strict: true, allowUnionTypes: true };
+const validateLenient = schemaValidator<ChatRequest>('openai-chat-lenient', OPTIONS, chatRequestSchema(false));
+const validateStrict = schemaValidator<ChatRequest>('openai-chat-strict', OPTIONS, chatRequestSchema(true));
 
 function textOf(content: ChatMessage['content']): string {
   if (typeof content === 'string') return content;

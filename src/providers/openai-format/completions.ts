@@ -1,7 +1,7 @@
 // The legacy text completions endpoint (API-FORMATS §2; OpenAI's POST /v1/completions, Azure's
 // deployments and v1 paths), as an AnswerAdapter: each prompt is matched like a user message and
 // answered by its own rule; `n` choices per prompt.
-import { Ajv } from 'ajv';
+import { schemaValidator } from '../../http/schema-validator.ts';
 import type { Conversation } from '../../engine/conversation.ts';
 import type { Reply } from '../../engine/reply-plan.ts';
 import { alnum } from '../../http/ids.ts';
@@ -63,9 +63,10 @@ function completionsSchema(strict: boolean) {
   };
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validateLenient = ajv.compile<CompletionsBody>(completionsSchema(false));
-const validateStrict = ajv.compile<CompletionsBody>(completionsSchema(true));
+// Compiled on first use, or precompiled in dist/ (src/http/schema-validator.ts).
+const OPTIONS = { allErrors: false, strict: true, allowUnionTypes: true };
+const validateLenient = schemaValidator<CompletionsBody>('openai-completions-lenient', OPTIONS, completionsSchema(false));
+const validateStrict = schemaValidator<CompletionsBody>('openai-completions-strict', OPTIONS, completionsSchema(true));
 
 // Models the real endpoint refuses (strict mode only): everything but the instruct and base models.
 const CHAT_MODEL = /^(gpt-4|gpt-5|o\d|chatgpt-|gpt-3\.5-turbo(?!-instruct)|gpt-oss)/;

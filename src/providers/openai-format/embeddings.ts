@@ -2,7 +2,7 @@
 // paths): deterministic vectors derived from model and text, or the
 // config's fixed ones; `dimensions`, `encoding_format` float/base64, every input shape, usage
 // counted with cl100k_base (the embedding models' tokenizer), errors in OpenAI's words.
-import { Ajv } from 'ajv';
+import { schemaValidator } from '../../http/schema-validator.ts';
 import { DEFAULT_EMBEDDING_DIMENSIONS, MAX_EMBEDDING_DIMENSIONS } from '../../config/schema.ts';
 import type { Conversation } from '../../engine/conversation.ts';
 import { generatedEmbedding } from '../../engine/embedding.ts';
@@ -60,9 +60,10 @@ function embeddingsSchema(strict: boolean) {
   };
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validateLenient = ajv.compile<EmbeddingsBody>(embeddingsSchema(false));
-const validateStrict = ajv.compile<EmbeddingsBody>(embeddingsSchema(true));
+// Compiled on first use, or precompiled in dist/ (src/http/schema-validator.ts).
+const OPTIONS = { allErrors: false, strict: true, allowUnionTypes: true };
+const validateLenient = schemaValidator<EmbeddingsBody>('openai-embeddings-lenient', OPTIONS, embeddingsSchema(false));
+const validateStrict = schemaValidator<EmbeddingsBody>('openai-embeddings-strict', OPTIONS, embeddingsSchema(true));
 
 /** What the real API says about an input it cannot read (an empty string, a mixed array). */
 const invalidInput = () => invalidRequest("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.");
