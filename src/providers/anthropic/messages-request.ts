@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { schemaValidator } from '../../http/schema-validator.ts';
 import { withoutClientReminders, type Conversation, type ConversationMessage, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest, type ApiError } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
@@ -98,9 +99,10 @@ function messagesRequestSchema(strict: boolean) {
   };
 }
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validateLenient = ajv.compile<MessagesRequest>(messagesRequestSchema(false));
-const validateStrict = ajv.compile<MessagesRequest>(messagesRequestSchema(true));
+// Compiled on first use, or precompiled in dist/ (src/http/schema-validator.ts).
+const OPTIONS = { allErrors: false, strict: true, allowUnionTypes: true };
+const validateLenient = schemaValidator<MessagesRequest>('anthropic-messages-lenient', OPTIONS, messagesRequestSchema(false));
+const validateStrict = schemaValidator<MessagesRequest>('anthropic-messages-strict', OPTIONS, messagesRequestSchema(true));
 
 /** `/messages/0/role` → `messages.0.role`, the way the Anthropic API names a location. */
 function locationOf(instancePath: string, extra?: string): string {

@@ -1,4 +1,4 @@
-import { Ajv } from 'ajv';
+import { schemaValidator } from '../../http/schema-validator.ts';
 import { withoutClientReminders, type Conversation, type ConversationMessage, type Role, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest } from '../../http/errors.ts';
 import type { Parsed, RequestInfo } from '../provider.ts';
@@ -91,9 +91,10 @@ function responsesSchema(strict: boolean) {
 const ECHOED_FIELDS = ['tools', 'tool_choice', 'text', 'metadata'] as const;
 const MAX_ECHOED_DEPTH = 64;
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validateLenient = ajv.compile<ResponsesBody>(responsesSchema(false));
-const validateStrict = ajv.compile<ResponsesBody>(responsesSchema(true));
+// Compiled on first use, or precompiled in dist/ (src/http/schema-validator.ts).
+const OPTIONS = { allErrors: false, strict: true, allowUnionTypes: true };
+const validateLenient = schemaValidator<ResponsesBody>('openai-responses-lenient', OPTIONS, responsesSchema(false));
+const validateStrict = schemaValidator<ResponsesBody>('openai-responses-strict', OPTIONS, responsesSchema(true));
 
 const MESSAGE_ROLES = ['user', 'assistant', 'system', 'developer'] as const;
 type MessageRole = (typeof MESSAGE_ROLES)[number];
