@@ -91,7 +91,7 @@ test('a streamed JSON array is split into its elements as each one closes, strin
 
 const streamAnswer = (endpoint: string, frames: UpstreamFrame[]): UpstreamAnswer => ({ endpoint, status: 200, header: () => undefined, body: '', frames });
 
-test('the Bedrock recorder reads ConverseStream text and tool use with their timing, and refuses a stream cut before messageStop or broken by an exception', () => {
+test('the Bedrock recorder reads ConverseStream text, tool use, usage with its cache figures and the timing, and refuses a stream cut before messageStop or broken by an exception', () => {
   const frames: UpstreamFrame[] = [
     { event: 'messageStart', data: '{"role":"assistant","p":"abc"}', atMs: 10 },
     { event: 'contentBlockDelta', data: '{"contentBlockIndex":0,"delta":{"text":"Let me look."}}', atMs: 100 },
@@ -101,11 +101,11 @@ test('the Bedrock recorder reads ConverseStream text and tool use with their tim
     { event: 'contentBlockDelta', data: '{"contentBlockIndex":1,"delta":{"toolUse":{"input":"\\"Paris\\"}"}}}', atMs: 170 },
     { event: 'contentBlockStop', data: '{"contentBlockIndex":1}', atMs: 171 },
     { event: 'messageStop', data: '{"stopReason":"tool_use"}', atMs: 180 },
-    { event: 'metadata', data: '{"usage":{"inputTokens":12,"outputTokens":34,"totalTokens":46},"metrics":{"latencyMs":170}}', atMs: 181 },
+    { event: 'metadata', data: '{"usage":{"inputTokens":12,"outputTokens":34,"totalTokens":1046,"cacheReadInputTokens":1000,"cacheWriteInputTokens":0},"metrics":{"latencyMs":170}}', atMs: 181 },
   ];
   const endpoint = '/model/{modelId}/converse-stream';
   assert.deepEqual(bedrockRecorder.decode(streamAnswer(endpoint, frames)), {
-    response: { text: 'Let me look.', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' }, id: 'tooluse_abc' }], stop_reason: 'tool_use', usage: { input_tokens: 12, output_tokens: 34 } },
+    response: { text: 'Let me look.', tool_calls: [{ name: 'get_weather', arguments: { city: 'Paris' }, id: 'tooluse_abc' }], stop_reason: 'tool_use', usage: { input_tokens: 12, output_tokens: 34, cache_read_input_tokens: 1000 } },
     contentAtMs: [100, 160, 170],
   });
   assert.equal(bedrockRecorder.decode(streamAnswer(endpoint, frames.slice(0, 7))), undefined);

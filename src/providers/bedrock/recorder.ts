@@ -29,16 +29,24 @@ interface Decoded {
   finish: ResponseObject;
   input: number | undefined;
   output: number | undefined;
+  /** Prompt tokens read from and written to the prompt cache, when the upstream reports any. */
+  cache?: { read: number | undefined; write: number | undefined };
 }
 
-function responseOf({ text, calls, finish, input, output }: Decoded): ResponseObject {
+function responseOf({ text, calls, finish, input, output, cache }: Decoded): ResponseObject {
   const response: ResponseObject = {};
   if (text !== undefined || calls.length === 0) response.text = text ?? '';
   if (calls.length > 0) response.tool_calls = calls;
   Object.assign(response, finish);
   if (input !== undefined || output !== undefined) response.usage = { ...(input !== undefined && { input_tokens: input }), ...(output !== undefined && { output_tokens: output }) };
+  // `inputTokens` leaves out the cached part, which these report (as the rule's usage means them).
+  if (response.usage && cache?.read) response.usage.cache_read_input_tokens = cache.read;
+  if (response.usage && cache?.write) response.usage.cache_creation_input_tokens = cache.write;
   return response;
 }
+
+const converseCache = (usage: Json) => ({ read: int(usage.cacheReadInputTokens), write: int(usage.cacheWriteInputTokens) });
+const anthropicCache = (usage: Json) => ({ read: int(usage.cache_read_input_tokens), write: int(usage.cache_creation_input_tokens) });
 
 const converseStop = (reason: string | undefined): ResponseObject => (reason !== undefined ? { ...CONVERSE_STOP[reason] } : {});
 const anthropicStop = (reason: string | undefined): ResponseObject => (reason !== undefined && ANTHROPIC_STOP.includes(reason) ? { stop_reason: reason as AnthropicStopReason } : {});
@@ -58,7 +66,7 @@ function converseJson(body: Json): Recording | undefined {
     }
   }
   const usage = isObject(body.usage) ? body.usage : {};
-  return { response: responseOf({ text, calls, finish: converseStop(str(body.stopReason)), input: int(usage.inputTokens), output: int(usage.outputTokens) }) };
+  return { response: responseOf({ text, calls, finish: converseStop(str(body.stopReason)), input: int(usage.inputTokens), output: int(usage.outputTokens), cache: converseCache(usage) }) };
 }
 
 /** ConverseStream: blocks by contentBlockIndex (text deltas; toolUse opened by contentBlockStart, its input as JSON text in pieces), messageStop, metadata. */
@@ -67,6 +75,7 @@ function converseStream(frames: readonly UpstreamFrame[]): Recording | undefined
   let stop: string | undefined;
   let input: number | undefined;
   let output: number | undefined;
+  let cache: Decoded['cache'];
   let stopped = false;
   const contentAtMs: number[] = [];
   for (const frame of frames) {
@@ -97,6 +106,7 @@ function converseStream(frames: readonly UpstreamFrame[]): Recording | undefined
     } else if (frame.event === 'metadata' && isObject(event.usage)) {
       input = int(event.usage.inputTokens);
       output = int(event.usage.outputTokens);
+      cache = converseCache(event.usage);
     }
   }
   if (!stopped) return undefined;
@@ -106,7 +116,7 @@ function converseStream(frames: readonly UpstreamFrame[]): Recording | undefined
     if ('text' in block) text = (text ?? '') + block.text;
     else if (block.name !== '') calls.push({ name: block.name, arguments: parse(block.json || '{}') ?? {}, ...(block.id && { id: block.id }) });
   }
-  return { response: responseOf({ text, calls, finish: converseStop(stop), input, output }), contentAtMs };
+  return { response: responseOf({ text, calls, finish: converseStop(stop), input, output, cache }), contentAtMs };
 }
 
 /** InvokeModel: Anthropic's Messages object (text and tool_use blocks, stop_reason, usage). */
@@ -120,7 +130,7 @@ function invokeJson(body: Json): Recording | undefined {
     else if (block.type === 'tool_use' && str(block.name)) calls.push({ name: str(block.name)!, arguments: isObject(block.input) ? block.input : {}, ...(str(block.id) && { id: str(block.id) }) });
   }
   const usage = isObject(body.usage) ? body.usage : {};
-  return { response: responseOf({ text, calls, finish: anthropicStop(str(body.stop_reason)), input: int(usage.input_tokens), output: int(usage.output_tokens) }) };
+  return { response: responseOf({ text, calls, finish: anthropicStop(str(body.stop_reason)), input: int(usage.input_tokens), output: int(usage.output_tokens), cache: anthropicCache(usage) }) };
 }
 
 /** InvokeModelWithResponseStream: each `chunk` event's `bytes` decoded to one of Anthropic's stream events; whole at `message_stop`. */
@@ -129,6 +139,7 @@ function invokeStream(frames: readonly UpstreamFrame[]): Recording | undefined {
   let stop: string | undefined;
   let input: number | undefined;
   let output: number | undefined;
+  let cache: Decoded['cache'];
   let stopped = false;
   const contentAtMs: number[] = [];
   for (const frame of frames) {
@@ -143,6 +154,7 @@ function invokeStream(frames: readonly UpstreamFrame[]): Recording | undefined {
     if (type === 'message_start' && isObject(event.message) && isObject(event.message.usage)) {
       input = int(event.message.usage.input_tokens);
       output = int(event.message.usage.output_tokens);
+      cache = anthropicCache(event.message.usage);
     } else if (type === 'content_block_start' && isObject(event.content_block)) {
       const block = event.content_block;
       const index = int(event.index) ?? blocks.size;
@@ -172,7 +184,7 @@ function invokeStream(frames: readonly UpstreamFrame[]): Recording | undefined {
     if ('text' in block) text = (text ?? '') + block.text;
     else if (block.name !== '') calls.push({ name: block.name, arguments: parse(block.json || '{}') ?? {}, ...(block.id && { id: block.id }) });
   }
-  return { response: responseOf({ text, calls, finish: anthropicStop(stop), input, output }), contentAtMs };
+  return { response: responseOf({ text, calls, finish: anthropicStop(stop), input, output, cache }), contentAtMs };
 }
 
 export const bedrockRecorder: ProviderRecorder = {
