@@ -10,6 +10,9 @@ export const CONTENT_CHUNK = Symbol('content-chunk');
 /** A frame as it goes on the wire (text, or bytes for binary framings), or the content marker. */
 export type StreamItem = string | Uint8Array | typeof CONTENT_CHUNK;
 
+/** How many characters of text frames are joined into one write at most. */
+const JOIN_LIMIT = 16 * 1024;
+
 export type StreamOutcome = 'completed' | 'aborted' | 'failed';
 
 export interface StreamResult {
@@ -60,7 +63,7 @@ export async function writeStream(res: ServerResponse, frames: Iterator<StreamIt
   // An HTTP/2 disconnect resets the stream, which drops whatever is still queued in it: the reset
   // waits for the last frame's write callback, so what was sent before the fault arrives.
   let lastFrameOut: Promise<unknown> | undefined;
-  const write =
+  const send =
     h2 && plan.fault?.mode === 'disconnect'
       ? (frame: string | Uint8Array) => {
           let ok = true;
@@ -70,12 +73,33 @@ export async function writeStream(res: ServerResponse, frames: Iterator<StreamIt
           return ok;
         }
       : (frame: string | Uint8Array) => res.write(frame);
+  // Text frames are joined and written JOIN_LIMIT characters at a time: each res.write on a chunked
+  // response is four socket writes (size, CRLF, data, CRLF) that the socket then gathers one by one,
+  // so a frame per write was most of a fast stream's CPU (issue 17: the bare writer joining frames
+  // served 3.5× the streams of one writing frame by frame). What is joined goes out before every
+  // wait (a delay, a full socket), before a binary frame, a fault and the end: pacing and order are
+  // as they were.
+  let joined = '';
+  const flush = () => {
+    if (joined === '') return true;
+    const text = joined;
+    joined = '';
+    return send(text);
+  };
+  const write = (frame: string | Uint8Array) => {
+    if (typeof frame !== 'string') return flush() && send(frame);
+    joined += frame;
+    return joined.length < JOIN_LIMIT || flush();
+  };
   cork();
   try {
     for (let item = frames.next(); !item.done; item = frames.next()) {
       if (isGone(res, h2)) return { outcome: 'aborted', contentChunks };
       if (item.value === CONTENT_CHUNK) {
-        if (plan.fault && contentChunks >= plan.fault.afterChunks) return await fail(res, h2, plan.fault, contentChunks, lastFrameOut);
+        if (plan.fault && contentChunks >= plan.fault.afterChunks) {
+          flush();
+          return await fail(res, h2, plan.fault, contentChunks, lastFrameOut);
+        }
         contentChunks++;
         contentFramePending = true;
         const delay = plan.delayBeforeChunk?.() ?? 0;
@@ -83,8 +107,11 @@ export async function writeStream(res: ServerResponse, frames: Iterator<StreamIt
           due += delay;
           const wait = due - clock.now();
           if (wait > 0) {
+            const ok = flush();
             uncork();
-            if (!(await clock.sleep(wait, gone.signal))) return { outcome: 'aborted', contentChunks };
+            if (!ok && !(await drained(res, h2))) return { outcome: 'aborted', contentChunks };
+            const left = ok ? wait : due - clock.now();
+            if (left > 0 && !(await clock.sleep(left, gone.signal))) return { outcome: 'aborted', contentChunks };
             cork();
           }
         }
@@ -101,8 +128,12 @@ export async function writeStream(res: ServerResponse, frames: Iterator<StreamIt
       // next content marker would let the finish through when the answer has no more content, so a
       // fault at its last chunk would never fire; and an encoder's error frame may number itself
       // after the frames pulled so far.
-      if (wasContent && plan.fault && contentChunks >= plan.fault.afterChunks) return await fail(res, h2, plan.fault, contentChunks, lastFrameOut);
+      if (wasContent && plan.fault && contentChunks >= plan.fault.afterChunks) {
+        flush();
+        return await fail(res, h2, plan.fault, contentChunks, lastFrameOut);
+      }
     }
+    flush();
     uncork();
     res.end();
     return { outcome: 'completed', contentChunks };
