@@ -8,8 +8,12 @@ export interface Row {
   metric: string;
   mockllm: number | string;
   baseline?: number | string;
+  /** The peer, @copilotkit/aimock, measured in the same run. */
+  peer?: number | string;
   /** mockllm ÷ baseline for the row's headline figure. */
   ratio?: number;
+  /** mockllm ÷ aimock for the row's headline figure. */
+  peerRatio?: number;
   target?: string;
   pass?: boolean;
   note?: string;
@@ -37,19 +41,30 @@ export interface Report {
 const cell = (value: unknown) => (value === undefined ? '' : String(value));
 
 export function markdownTable(rows: Row[]): string {
-  const header = '| Scenario | Metric | mockllm | bare node:http | ratio | target | met |\n|---|---|---:|---:|---:|---|:-:|';
+  const header =
+    '| Scenario | Metric | mockllm | bare node:http | aimock | ÷ bare node | ÷ aimock | target | met |\n|---|---|---:|---:|---:|---:|---:|---|:-:|';
   const lines = rows.map(
     (r) =>
-      `| ${r.scenario} | ${r.metric} | ${cell(r.mockllm)} | ${cell(r.baseline)} | ${cell(r.ratio)} | ${cell(r.target)} | ${r.pass === undefined ? '' : r.pass ? 'yes' : '**no**'} |`,
+      `| ${r.scenario} | ${r.metric} | ${cell(r.mockllm)} | ${cell(r.baseline)} | ${cell(r.peer)} | ${cell(r.ratio)} | ${cell(r.peerRatio)} | ${cell(r.target)} | ${r.pass === undefined ? '' : r.pass ? 'yes' : '**no**'} |`,
   );
   return [header, ...lines].join('\n');
 }
 
 function consoleTable(rows: Row[]): string {
-  const table = rows.map((r) => [r.scenario, r.metric, cell(r.mockllm), cell(r.baseline), cell(r.ratio), cell(r.target), r.pass === undefined ? '' : r.pass ? 'ok' : 'MISS']);
-  const head = ['scenario', 'metric', 'mockllm', 'baseline', 'ratio', 'target', ''];
+  const table = rows.map((r) => [
+    r.scenario,
+    r.metric,
+    cell(r.mockllm),
+    cell(r.baseline),
+    cell(r.peer),
+    cell(r.ratio),
+    cell(r.peerRatio),
+    cell(r.target),
+    r.pass === undefined ? '' : r.pass ? 'PASS' : 'MISS',
+  ]);
+  const head = ['scenario', 'metric', 'mockllm', 'bare node', 'aimock', '÷ bare', '÷ aimock', 'target', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...table.map(line)].join('\n');
 }
 
@@ -74,7 +89,7 @@ export function chartSvg(report: Report): string {
   y += 15;
   const panelTop = y;
   for (const bar of bars) {
-    const target = bar.chart === 'S2' ? 0.8 : 0.5;
+    const target = bar.chart === 'S2' ? 0.8 : 0.6;
     const colour = bar.ratio! >= target ? '#2e7d32' : '#c62828';
     text(20, y + 17, `${bar.scenario} (${bar.metric})`, 'font-size="12"');
     parts.push(`<rect x="${x0}" y="${y + 4}" width="${(px(bar.ratio!) - x0).toFixed(1)}" height="18" fill="${colour}" opacity="0.85"/>`);

@@ -13,44 +13,54 @@ interface Sleeper {
   resolve: (slept: boolean) => void;
   /** Set once the sleeper has been answered (by its timer or by an abort). */
   done: boolean;
-  bucket: Bucket;
 }
 
 interface Bucket {
   due: number;
   sleepers: Sleeper[];
-  /** Sleepers not yet answered: when aborts bring it to 0 the timer goes too, so it holds no process open. */
-  pending: number;
-  timer: NodeJS.Timeout;
 }
 
 /**
  * One shared timer wheel for every sleep on the system clock. Paced streams sleep between chunks:
- * 10,000 streams at 100 ms per chunk are 100,000 sleeps a second. A timer and an abort listener per
- * sleep (node:timers/promises) cost more than the chunk's own write in CPU profiles; here sleepers
- * due in the same millisecond share one timer (a few hundred timers alive instead of one per
- * stream), and a signal gets one abort listener for its whole life however often it is slept on.
+ * 10,000 streams at 100 ms per chunk are 100,000 sleeps a second.
+ *
+ * - One timer, not one per sleep: sleepers due in the same millisecond share a bucket, and a single
+ *   timer is armed for the earliest bucket. When it fires it wakes every bucket due by then and arms
+ *   itself again, so the event loop gets back to I/O between two rounds of wake-ups. With a timer per
+ *   sleep, Node runs every expired timer (and the writes their streams do) before it polls again:
+ *   a server busy writing chunks then stopped accepting connections and reading requests, and new
+ *   streams waited seconds for their first byte while the event-loop delay (itself a timer) looked
+ *   fine.
+ * - One abort listener per signal for its whole life however often it is slept on, instead of an
+ *   add and a remove per sleep (node:timers/promises), which cost as much as the chunk's write.
+ *
  * A sleep never wakes early: due times are rounded up to the next whole millisecond.
  */
 class TimerWheel {
   readonly #buckets = new Map<number, Bucket>();
+  /** Due times of the buckets, a binary min-heap. */
+  readonly #heap: number[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #armedFor = Infinity;
+  /** Sleepers not yet answered: at 0 the timer is cleared, so an abandoned wait holds no process open. */
+  #pending = 0;
   /** The sleeper a signal is currently sleeping in; one listener per signal answers it on abort. */
   readonly #current = new WeakMap<AbortSignal, Sleeper>();
 
   sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);
-    const now = performance.now();
-    const due = Math.ceil(now + Math.max(0, ms));
+    const due = Math.ceil(performance.now() + Math.max(0, ms));
     return new Promise<boolean>((resolve) => {
       let bucket = this.#buckets.get(due);
       if (!bucket) {
-        const created: Bucket = { due, sleepers: [], pending: 0, timer: undefined! };
-        created.timer = setTimeout(() => this.#fire(created), due - now);
-        this.#buckets.set(due, (bucket = created));
+        bucket = { due, sleepers: [] };
+        this.#buckets.set(due, bucket);
+        this.#push(due);
       }
-      const sleeper: Sleeper = { resolve, done: false, bucket };
+      const sleeper: Sleeper = { resolve, done: false };
       bucket.sleepers.push(sleeper);
-      bucket.pending++;
+      this.#pending++;
+      if (due < this.#armedFor) this.#arm(due);
       if (!signal) return;
       const current = this.#current.get(signal);
       if (current === undefined) signal.addEventListener('abort', () => this.#abort(this.#current.get(signal)), { once: true });
@@ -63,24 +73,72 @@ class TimerWheel {
     });
   }
 
-  #fire(bucket: Bucket): void {
-    if (this.#buckets.get(bucket.due) === bucket) this.#buckets.delete(bucket.due);
-    for (const sleeper of bucket.sleepers) {
-      if (sleeper.done) continue;
-      sleeper.done = true;
-      sleeper.resolve(true);
-    }
+  #arm(due: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#armedFor = due;
+    this.#timer = setTimeout(this.#fire, Math.max(0, due - performance.now()));
   }
+
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+    const now = performance.now();
+    while (this.#heap.length > 0 && this.#heap[0]! <= now) {
+      const due = this.#pop();
+      const bucket = this.#buckets.get(due)!;
+      this.#buckets.delete(due);
+      for (const sleeper of bucket.sleepers) {
+        if (sleeper.done) continue;
+        sleeper.done = true;
+        this.#pending--;
+        sleeper.resolve(true);
+      }
+    }
+    if (this.#heap.length > 0 && this.#pending > 0) this.#arm(this.#heap[0]!);
+  };
 
   #abort(sleeper: Sleeper | undefined): void {
     if (!sleeper || sleeper.done) return;
     sleeper.done = true;
     sleeper.resolve(false);
-    const bucket = sleeper.bucket;
-    if (--bucket.pending === 0) {
-      clearTimeout(bucket.timer);
-      if (this.#buckets.get(bucket.due) === bucket) this.#buckets.delete(bucket.due);
+    if (--this.#pending === 0) {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#armedFor = Infinity;
+      this.#buckets.clear();
+      this.#heap.length = 0;
     }
+  }
+
+  #push(value: number): void {
+    const heap = this.#heap;
+    let i = heap.push(value) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]! <= value) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = value;
+  }
+
+  #pop(): number {
+    const heap = this.#heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= heap.length) break;
+        const child = left + 1 < heap.length && heap[left + 1]! < heap[left]! ? left + 1 : left;
+        if (heap[child]! >= last) break;
+        heap[i] = heap[child]!;
+        i = child;
+      }
+      heap[i] = last;
+    }
+    return top;
   }
 }
 
