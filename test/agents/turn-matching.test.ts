@@ -220,3 +220,115 @@ describe('the config check on the new conditions', () => {
     assert.equal(problems('{ assistant_turns: 2 }'), '');
   });
 });
+
+describe('the conditions hold alike for every provider', () => {
+  const CONFIG = `rules:
+  - id: after-weather
+    match: { turn: 1, last_role: tool, system_contains: terse, system_regex: "^You are", tool_result: { name: get_weather, contains: SUNNY, tool_call_id: call_1 } }
+    response: "It is sunny."
+  - { id: decoy-other-call, priority: 10, match: { tool_result: { tool_call_id: call_2 } }, response: "decoy" }
+  - { id: decoy-turn, priority: 10, match: { turn: { gte: 2 } }, response: "decoy" }
+  - { id: decoy-system, priority: 10, match: { system_contains: verbose }, response: "decoy" }
+  - { id: decoy-last-role, priority: 10, match: { last_role: user }, response: "decoy" }
+defaults:
+  unknown_response: "no rule"
+`;
+  const system = 'You are terse.';
+  const requests: { provider: string; path: string; body: unknown; headers?: Record<string, string> }[] = [
+    {
+      provider: 'openai chat',
+      path: '/v1/chat/completions',
+      body: {
+        model: 'gpt-4o',
+        messages: [
+          { role: 'system', content: system },
+          { role: 'user', content: 'weather?' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+          { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+        ],
+      },
+    },
+    {
+      provider: 'openai responses',
+      path: '/v1/responses',
+      body: {
+        model: 'gpt-4o',
+        instructions: system,
+        input: [
+          { role: 'user', content: 'weather?' },
+          { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Checking.' }] },
+          { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{}' },
+          { type: 'function_call_output', call_id: 'call_1', output: 'sunny' },
+        ],
+      },
+    },
+    {
+      provider: 'anthropic',
+      path: '/v1/messages',
+      headers: { 'anthropic-version': '2023-06-01' },
+      body: {
+        model: 'claude-sonnet-5-5',
+        max_tokens: 64,
+        system,
+        messages: [
+          { role: 'user', content: 'weather?' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'call_1', name: 'get_weather', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: 'sunny' }] },
+        ],
+      },
+    },
+    {
+      provider: 'gemini',
+      path: '/v1beta/models/gemini-2.5-flash:generateContent',
+      body: {
+        systemInstruction: { parts: [{ text: system }] },
+        contents: [
+          { role: 'user', parts: [{ text: 'weather?' }] },
+          { role: 'model', parts: [{ functionCall: { id: 'call_1', name: 'get_weather', args: {} } }] },
+          { role: 'user', parts: [{ functionResponse: { id: 'call_1', name: 'get_weather', response: { result: 'sunny' } } }] },
+        ],
+      },
+    },
+    {
+      provider: 'bedrock converse',
+      path: '/model/anthropic.claude-3-haiku-20240307-v1:0/converse',
+      body: {
+        system: [{ text: system }],
+        messages: [
+          { role: 'user', content: [{ text: 'weather?' }] },
+          { role: 'assistant', content: [{ toolUse: { toolUseId: 'call_1', name: 'get_weather', input: {} } }] },
+          { role: 'user', content: [{ toolResult: { toolUseId: 'call_1', content: [{ text: 'sunny' }] } }] },
+        ],
+      },
+    },
+    {
+      provider: 'ollama',
+      path: '/api/chat',
+      body: {
+        model: 'llama3',
+        stream: false,
+        messages: [
+          { role: 'system', content: system },
+          { role: 'user', content: 'weather?' },
+          { role: 'assistant', content: '', tool_calls: [{ id: 'call_1', function: { name: 'get_weather', arguments: {} } }] },
+          { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+        ],
+      },
+    },
+  ];
+
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer(CONFIG);
+  });
+  after(() => server.stop());
+
+  for (const { provider, path, body, headers } of requests) {
+    test(`${provider}: the second step of a tool loop matches by turn, last role, system and the tool result's name, text and call id`, async () => {
+      const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      const text = await response.text();
+      assert.equal(response.status, 200, text);
+      assert.equal(response.headers.get('x-mockllm-match'), 'after-weather', text);
+    });
+  }
+});
