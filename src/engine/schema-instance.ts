@@ -26,15 +26,15 @@ const SUBSCHEMAS = ['items', 'additionalProperties', 'not', 'if', 'then', 'else'
 /**
  * A copy in plain JSON Schema: Gemini's upper-case type names lower-cased and its int64 counts
  * (sent as strings) made numbers; OpenAPI's `nullable` written as a `null` type; draft-04's boolean
- * exclusive bounds as numbers; the root's `$schema` and `$id` dropped (the validator picks its
- * draft from `$schema` before this runs, and ids would collide between requests).
+ * exclusive bounds as numbers; the root's `$schema` and every `$id` dropped (the validator picks its
+ * draft from `$schema` before this runs, and ids would collide between requests' schemas).
  */
 export function normalizeSchema(schema: unknown, dialect: SchemaDialect, root = true): unknown {
   if (Array.isArray(schema)) return schema.map((s) => normalizeSchema(s, dialect, false));
   if (!isObject(schema)) return schema;
   const out: Node = {};
   for (const [key, value] of Object.entries(schema)) {
-    if (root && (key === '$schema' || key === '$id')) continue;
+    if ((root && key === '$schema') || key === '$id') continue;
     if (key === 'enum' || key === 'const' || key === 'default' || key === 'example' || key === 'examples' || key === 'required') out[key] = value;
     else if (SUBSCHEMA_MAPS.includes(key) && isObject(value)) out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeSchema(v, dialect, false)]));
     else if (SUBSCHEMA_LISTS.includes(key) && Array.isArray(value)) out[key] = value.map((v) => normalizeSchema(v, dialect, false));
@@ -82,8 +82,8 @@ const FORMATS: Record<string, RegExp> = {
   date: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/,
   time: /^([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):?[0-5]\d)?$/,
   email: /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i,
-  uri: /^[a-z][a-z0-9+.-]*:[^\s]*$/i,
-  url: /^[a-z][a-z0-9+.-]*:\/\/[^\s]+$/i,
+  uri: /^[a-z][a-z0-9+.-]*:[\x21-\x7e]*$/i,
+  url: /^[a-z][a-z0-9+.-]*:\/\/[\x21-\x7e]+$/i,
   uuid: /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i,
   hostname: /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-0-9a-z]{0,61}[0-9a-z])?)*\.?$/i,
   ipv4: /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/,
@@ -92,8 +92,9 @@ const FORMATS: Record<string, RegExp> = {
 
 function newAjv<T extends Ajv>(AjvClass: new (options: object) => T): T {
   // strict: false: client schemas carry keywords no draft knows (propertyOrdering, title-like extras).
-  // addUsedSchema: false: two requests' schemas may share an `$id`.
-  const ajv = new AjvClass({ strict: false, allErrors: false, allowUnionTypes: true, addUsedSchema: false, logger: false, validateSchema: false });
+  // Not addUsedSchema: false, which breaks `$ref: "#"` (zod's recursion): ids are dropped instead.
+  // allErrors: a mismatch report names every problem (up to three), not only the first.
+  const ajv = new AjvClass({ strict: false, allErrors: true, allowUnionTypes: true, logger: false, validateSchema: false });
   for (const [name, regex] of Object.entries(FORMATS)) ajv.addFormat(name, regex);
   return ajv;
 }
@@ -133,23 +134,32 @@ export function compileSchema(schema: unknown, dialect: SchemaDialect): Compiled
     compileError = (error as Error).message;
   }
   const compiled: CompiledSchema = { schema: normalized, validate, compileError };
-  if (compiledCache.size >= MAX_CACHED) compiledCache.delete(compiledCache.keys().next().value!);
+  if (compiledCache.size >= MAX_CACHED) {
+    const oldest = compiledCache.keys().next().value!;
+    const evicted = compiledCache.get(oldest)!;
+    compiledCache.delete(oldest);
+    // ajv keeps every schema it compiled; let it forget the evicted one too.
+    if (isObject(evicted.schema)) for (const instance of [ajv07, ajv2020]) instance?.removeSchema(evicted.schema);
+  }
   compiledCache.set(key, compiled);
   return compiled;
 }
 
-/** An ajv error in one line: where and what, e.g. `/age must be integer`. */
-export function describeSchemaError(error: ErrorObject | undefined): string {
-  if (!error) return 'does not match the schema';
-  const where = error.instancePath === '' ? '(root)' : error.instancePath;
-  const extra = error.keyword === 'additionalProperties' ? ` (${String(error.params.additionalProperty)})` : error.keyword === 'enum' ? ` (${JSON.stringify(error.params.allowedValues)})` : '';
-  return `${where} ${error.message ?? error.keyword}${extra}`;
+/** ajv's errors in one line: where and what, e.g. `/age must be integer; (root) must have required property 'email'`. */
+export function describeSchemaErrors(errors: readonly ErrorObject[] | null | undefined): string {
+  if (!errors || errors.length === 0) return 'does not match the schema';
+  const shown = errors.slice(0, 3).map((error) => {
+    const where = error.instancePath === '' ? '(root)' : error.instancePath;
+    const extra = error.keyword === 'additionalProperties' ? ` (${String(error.params.additionalProperty)})` : error.keyword === 'enum' ? ` (${JSON.stringify(error.params.allowedValues)})` : '';
+    return `${where} ${error.message ?? error.keyword}${extra}`;
+  });
+  return errors.length > 3 ? `${shown.join('; ')}; and ${errors.length - 3} more` : shown.join('; ');
 }
 
 /** Whether a value validates; `undefined` error when it does (or when the schema cannot be checked). */
 export function checkInstance(compiled: CompiledSchema, value: unknown): string | undefined {
   if (!compiled.validate) return undefined;
-  return compiled.validate(value) ? undefined : describeSchemaError(compiled.validate.errors?.[0]);
+  return compiled.validate(value) ? undefined : describeSchemaErrors(compiled.validate.errors);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,6 +193,8 @@ function prng(seed: number): () => number {
 const STOPWORDS = new Set(
   'a an the and or but of to in on at for from by with about as into than then that this these those is are was were be been being do does did have has had i you he she it we they me my your our their what which who whom whose when where why how please give me tell list extract return json answer using use can could would should will shall may might must some any all each every not no yes'.split(' '),
 );
+// Capitalised, but not names: a proper-noun guess skips them.
+const NOT_NAMES = new Set('monday tuesday wednesday thursday friday saturday sunday january february march april may june july august september october november december'.split(' '));
 const PEOPLE = ['Ada Lovelace', 'Alan Turing', 'Grace Hopper', 'Katherine Johnson', 'Margaret Hamilton', 'Tim Berners-Lee', 'Hedy Lamarr', 'Claude Shannon'];
 const FIRST_NAMES = ['Ada', 'Alan', 'Grace', 'Katherine', 'Margaret', 'Tim', 'Hedy', 'Claude'];
 const LAST_NAMES = ['Lovelace', 'Turing', 'Hopper', 'Johnson', 'Hamilton', 'Berners-Lee', 'Lamarr', 'Shannon'];
@@ -228,7 +240,7 @@ export function promptWords(prompt: string): PromptWords {
   for (const sentence of sentences) {
     const inSentence = sentence.match(/[\p{L}][\p{L}'’-]*/gu) ?? [];
     inSentence.slice(1).forEach((w) => {
-      if (/^\p{Lu}\p{Ll}+$/u.test(w) && !STOPWORDS.has(w.toLowerCase()) && !proper.includes(w)) proper.push(w);
+      if (/^\p{Lu}\p{Ll}+$/u.test(w) && !STOPWORDS.has(w.toLowerCase()) && !NOT_NAMES.has(w.toLowerCase()) && !proper.includes(w)) proper.push(w);
     });
   }
   return { words, content, proper };
@@ -448,6 +460,40 @@ interface Context {
 
 const MAX_DEPTH = 48;
 
+// Keywords a client moved into a description, which a model reads and obeys.
+const HINTED = new Set(['enum', 'const', 'format', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minItems', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties']);
+const hintCache = new WeakMap<Node, Node>();
+
+/**
+ * A schema with the constraints its description carries: clients that send Anthropic a schema
+ * without keywords its structured outputs do not take append them to the description as
+ * `{minItems: 2, pattern: "…"}` (@anthropic-ai/sdk's transformJSONSchema; LangChain's ChatAnthropic
+ * moves `enum` there too). A model reads and follows them; so does the generator, for values only:
+ * validation still uses the schema as sent.
+ */
+function withDescriptionHints(schema: Node): Node {
+  const description = schema.description;
+  if (typeof description !== 'string' || !description.endsWith('}')) return schema;
+  let cached = hintCache.get(schema);
+  if (cached) return cached;
+  cached = schema;
+  const start = description.lastIndexOf('\n\n{') >= 0 ? description.lastIndexOf('\n\n{') + 2 : description.startsWith('{') ? 0 : -1;
+  if (start >= 0) {
+    try {
+      const json = description.slice(start).replace(/([{,]\s*)([A-Za-z$_][\w$]*): /g, '$1"$2": ');
+      const hints = JSON.parse(json) as unknown;
+      if (isObject(hints)) {
+        const extra = Object.fromEntries(Object.entries(hints).filter(([key]) => HINTED.has(key) && !(key in schema)));
+        if (Object.keys(extra).length > 0) cached = { ...schema, ...extra };
+      }
+    } catch {
+      // Not a hint after all: an ordinary description that ends with a brace.
+    }
+  }
+  hintCache.set(schema, cached);
+  return cached;
+}
+
 function pick<T>(items: readonly T[], random: () => number): T {
   return items[Math.floor(random() * items.length)]!;
 }
@@ -523,10 +569,11 @@ class Generator {
   }
 
   /** `name`: the property (or the array's property, singular) the value is for. */
-  generate(schema: unknown, path: string, name: string, depth: number, refs: ReadonlyMap<string, number>, minimal: boolean): unknown {
-    if (schema === true || schema === undefined) return this.#string({}, path, name);
-    if (schema === false || !isObject(schema)) return null;
+  generate(input: unknown, path: string, name: string, depth: number, refs: ReadonlyMap<string, number>, minimal: boolean): unknown {
+    if (input === true || input === undefined) return this.#string({}, path, name);
+    if (input === false || !isObject(input)) return null;
     if (depth > MAX_DEPTH) return null;
+    const schema = withDescriptionHints(input);
     const random = this.#random(path);
 
     if (typeof schema.$ref === 'string') {
@@ -655,7 +702,8 @@ class Generator {
     const floor = Math.max(minimum, exMin);
     const ceiling = Math.min(maximum, exMax);
     // Keep the readable range where the bounds allow; otherwise the bounds decide.
-    if (hi < floor || lo > ceiling) [lo, hi] = [Number.isFinite(floor) ? floor : ceiling - 100, Number.isFinite(ceiling) ? ceiling : floor + 100];
+    // Where the bounds leave no room inside it (exclusive bounds included), the bounds decide.
+    if (Math.min(hi, ceiling) - Math.max(lo, floor) <= 0 && ceiling > floor) [lo, hi] = [Number.isFinite(floor) ? floor : ceiling - 100, Number.isFinite(ceiling) ? ceiling : floor + 100];
     else [lo, hi] = [Math.max(lo, floor), Math.min(hi, ceiling)];
     const multipleOf = typeof schema.multipleOf === 'number' && schema.multipleOf > 0 ? schema.multipleOf : undefined;
     // ajv checks multipleOf as `value / multipleOf` being an integer: candidates are held to that test.
@@ -675,7 +723,7 @@ class Generator {
     } else {
       const raw = lo + random() * (hi - lo);
       const rounded = integer || decimals === 0 ? Math.round(raw) : Number(raw.toFixed(decimals));
-      candidates.push(rounded, Math.ceil(lo), Math.floor(hi), lo, hi, (lo + hi) / 2);
+      candidates.push(rounded, raw, Math.ceil(lo), Math.floor(hi), lo, hi, (lo + hi) / 2);
       if (Number.isFinite(exMin)) candidates.push(integer ? Math.floor(exMin) + 1 : exMin + (Number.isFinite(ceiling) ? (ceiling - exMin) / 2 : 1));
       if (Number.isFinite(exMax)) candidates.push(integer ? Math.ceil(exMax) - 1 : exMax - (Number.isFinite(floor) ? (exMax - floor) / 2 : 1));
     }
@@ -690,7 +738,10 @@ class Generator {
     const last = words.at(-1) ?? '';
     const number = 1 + Math.floor(random() * 99);
     if (has('email', 'mail')) return `${pick(FIRST_NAMES, random).toLowerCase()}.${pick(LAST_NAMES, random).toLowerCase().replace(/[^a-z]/g, '')}@example.com`;
-    if (has('url', 'uri', 'website', 'link', 'href', 'homepage')) return `https://example.com/${(content[Math.floor(random() * content.length)] ?? 'page').toLowerCase()}`;
+    if (has('url', 'uri', 'website', 'link', 'href', 'homepage')) {
+      const slug = (content[Math.floor(random() * content.length)] ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+      return `https://example.com/${slug || 'page'}`;
+    }
     if (has('phone', 'tel', 'mobile')) return `+1-555-01${String(number).padStart(2, '0')}`;
     if (last === 'first' || (has('first') && has('name')) || has('firstname', 'given')) return proper.length > 0 ? pick(proper, random) : pick(FIRST_NAMES, random);
     if ((has('last') && has('name')) || has('surname', 'lastname', 'family')) return pick(LAST_NAMES, random);

@@ -9,8 +9,8 @@ import addFormatsModule from 'ajv-formats';
 // ajv-formats is CommonJS: its default export arrives as the module object under Node's ESM loader.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
-const draft07 = addFormats(new Ajv({ strict: false, allErrors: true, addUsedSchema: false }));
-const draft2020 = addFormats(new Ajv2020({ strict: false, allErrors: true, addUsedSchema: false }) as unknown as Ajv);
+const draft07 = addFormats(new Ajv({ strict: false, allErrors: true }));
+const draft2020 = addFormats(new Ajv2020({ strict: false, allErrors: true }) as unknown as Ajv);
 
 export function validatorFor(schema: unknown): ValidateFunction {
   const draft = typeof schema === 'object' && schema !== null && typeof (schema as { $schema?: unknown }).$schema === 'string' ? (schema as { $schema: string }).$schema : '';
