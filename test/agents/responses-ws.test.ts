@@ -163,9 +163,9 @@ describe('the event sequence', () => {
     socket.close();
   });
 
-  test('stream_id is echoed on every event of its answer, and is not a body field', async () => {
+  test('stream_id is echoed on every event of its answer, and it and generate: true are not body fields (strict)', async () => {
     const socket = await new Socket().open();
-    const events = await socket.create({ model: MODEL, input: 'ping', stream_id: 'lane-1' });
+    const events = await socket.create({ model: MODEL, input: 'ping', stream_id: 'lane-1', generate: true });
     assert.ok(events.every((event) => event.stream_id === 'lane-1'));
     assert.equal(textOf(events), 'pong');
     socket.close();
@@ -216,6 +216,12 @@ describe('errors on the socket', () => {
         { model: MODEL, input: 'ping', background: true },
         400,
         { type: 'invalid_request_error', code: 'unsupported_parameter', param: 'background', message: 'Background mode is not supported over WebSocket.' },
+      ],
+      [
+        'generate: false',
+        { model: MODEL, input: 'ping', generate: false },
+        400,
+        { type: 'invalid_request_error', code: 'unsupported_parameter', param: 'generate', message: "'generate: false' (preparing a response without an answer) is not supported by this mock." },
       ],
       ['a rule answering 429', { model: MODEL, input: 'limited' }, 429, { type: 'requests', code: 'rate_limit_exceeded', param: null, message: 'Slow down.' }],
     ];

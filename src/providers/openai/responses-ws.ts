@@ -34,8 +34,9 @@ handshakes.on('headers', (lines: string[], req: IncomingMessage) => {
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
 
 // Fields of `response.create` that belong to the WebSocket envelope, not to the POST body (openai
-// 7.x ResponsesClientEvent.ResponseCreate): `type`, `stream_id` (echoed on every event of its answer).
-type Envelope = { type?: unknown; stream_id?: unknown };
+// 7.x ResponsesClientEvent.ResponseCreate): `type`, `stream_id` (echoed on every event of its
+// answer), `generate` (false: prepare the state without an answer, which this mock does not offer).
+type Envelope = { type?: unknown; stream_id?: unknown; generate?: unknown };
 
 export function responsesWebSocketRoute(path: string, endpoint: string, provider: string): ProviderRoute {
   return {
@@ -119,8 +120,9 @@ async function answer(
   };
   let frames: Iterator<StreamItem> | undefined;
   try {
-    const { type: _type, stream_id, ...body } = messageOf(data, isBinary);
+    const { type: _type, stream_id, generate, ...body } = messageOf(data, isBinary);
     streamId = stream_id;
+    if (generate === false) throw invalidRequest("'generate: false' (preparing a response without an answer) is not supported by this mock.", 'generate', 'unsupported_parameter');
     // Over WebSocket every answer is a stream; background mode is not offered there (openai 7.x types).
     if (body.background === true) throw invalidRequest('Background mode is not supported over WebSocket.', 'background', 'unsupported_parameter');
     body.stream = true;
