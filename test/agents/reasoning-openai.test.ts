@@ -91,7 +91,7 @@ describe('Responses reasoning items', () => {
   });
 
   test('the stream sends the summary part events in order and the final response matches the non-stream one', async () => {
-    const params = { model: MODEL, input: 'What is the weather in Oslo?', tools, reasoning: { effort: 'medium', summary: 'auto' }, include: ['reasoning.encrypted_content'] } as const;
+    const params = { model: MODEL, input: 'What is the weather in Oslo?', tools, reasoning: { effort: 'medium', summary: 'auto' }, include: ['reasoning.encrypted_content'] } satisfies Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, 'stream'>;
     const whole = await client.responses.create(params);
     const stream = client.responses.stream(params);
     const types: string[] = [];
@@ -118,7 +118,7 @@ describe('Responses reasoning items', () => {
   });
 
   test('a stateless tool loop (store: false) sends the reasoning item back in the input, and strict mode takes it', async () => {
-    const params = { model: MODEL, tools, store: false, reasoning: { effort: 'medium' }, include: ['reasoning.encrypted_content'] } as const;
+    const params = { model: MODEL, tools, store: false, reasoning: { effort: 'medium' }, include: ['reasoning.encrypted_content'] } satisfies Omit<OpenAI.Responses.ResponseCreateParamsNonStreaming, 'input'>;
     const input: OpenAI.Responses.ResponseInputItem[] = [{ role: 'user', content: 'What is the weather in Oslo?' }];
     const step1 = await client.responses.create({ ...params, input });
     const call = step1.output.find((item): item is OpenAI.Responses.ResponseFunctionToolCall => item.type === 'function_call')!;

@@ -4,7 +4,7 @@ import { promptFigures, type PromptFigures } from '../../engine/prompt-cache.ts'
 import type { ThinkingReply } from '../../engine/reply-plan.ts';
 import { redactedThinkingData, thinkingOf, thinkingSignature } from '../../engine/thinking.ts';
 import { thinkingRequest } from './thinking.ts';
-import { anthropicOutputTokens, anthropicPromptTokens } from './usage.ts';
+import { anthropicOutputTokens, anthropicPromptTokens, anthropicThinkingTokens } from './usage.ts';
 import { base58 } from '../../http/ids.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { MessagesRequest } from './messages-request.ts';
@@ -20,12 +20,16 @@ export function promptUsage(reply: Reply | undefined, request: MessagesRequest):
 
 function usageOf(reply: Reply, request: MessagesRequest, thinking: ThinkingReply | undefined) {
   const prompt = promptUsage(reply, request);
+  const thinkingTokens = anthropicThinkingTokens(reply, thinking);
+  const output = anthropicOutputTokens(reply, thinking);
   return {
     input_tokens: prompt.uncached,
     cache_creation_input_tokens: prompt.cacheCreation,
     cache_read_input_tokens: prompt.cacheRead,
     cache_creation: { ephemeral_5m_input_tokens: prompt.creation5m, ephemeral_1h_input_tokens: prompt.creation1h },
-    output_tokens: anthropicOutputTokens(reply, thinking),
+    output_tokens: output,
+    // SDK 1.x: the part of output_tokens spent thinking, never more than the whole.
+    ...(thinkingTokens > 0 && { output_tokens_details: { thinking_tokens: Math.min(thinkingTokens, output) } }),
     service_tier: 'standard',
   };
 }
@@ -154,5 +158,6 @@ function deltaUsage(usage: ReturnType<typeof usageOf>) {
     cache_creation_input_tokens: usage.cache_creation_input_tokens,
     cache_read_input_tokens: usage.cache_read_input_tokens,
     output_tokens: usage.output_tokens,
+    ...(usage.output_tokens_details && { output_tokens_details: usage.output_tokens_details }),
   };
 }
