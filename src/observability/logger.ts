@@ -14,12 +14,30 @@ export const isCredentialHeader = (name: string): boolean => /authorization|api-
 export const REDACTED_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'x-amz-security-token', 'cookie', 'set-cookie', 'proxy-authorization'];
 const REDACT_PATHS = REDACTED_HEADERS.flatMap((h) => [`headers["${h}"]`, `req.headers["${h}"]`, `request.headers["${h}"]`]);
 
+// pino's isoTime builds a Date and formats it for every line (an access log line per request):
+// the text up to the minute is kept and only the seconds and milliseconds are written per line.
+let minuteStart = 0;
+let minutePrefix = '';
+
+/** The same `,"time":"2026-11-29T19:20:19.303Z"` field as pino.stdTimeFunctions.isoTime. */
+export function isoTime(now = Date.now()): string {
+  const intoMinute = now - minuteStart;
+  if (minutePrefix === '' || intoMinute < 0 || intoMinute >= 60_000) {
+    minuteStart = Math.floor(now / 60_000) * 60_000;
+    minutePrefix = `,"time":"${new Date(minuteStart).toISOString().slice(0, 17)}`;
+    return isoTime(now);
+  }
+  const seconds = Math.floor(intoMinute / 1000);
+  const ms = intoMinute % 1000;
+  return `${minutePrefix}${seconds < 10 ? '0' : ''}${seconds}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+}
+
 export function createLogger(level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {
   const options = {
     level,
     base: { service: 'mockllm' },
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
   };
   return destination ? pino(options, destination) : pino(options);
 }
