@@ -112,6 +112,34 @@ describe('Anthropic cache_control breakpoints', () => {
     assert.ok(two.cache_creation_input_tokens! > 0 && two.cache_creation_input_tokens! < 100, 'only the new turns are written');
   });
 
+  test('the lookback reaches 20 blocks: a breakpoint 25 blocks past the last write misses it, a second breakpoint within reach finds it', async () => {
+    const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: `${SYSTEM}\nVariant: lookback.`, cache_control: { type: 'ephemeral' } }];
+    const written = await usageOf({ system, messages: [{ role: 'user', content: 'first question' }] });
+    const turns: Anthropic.MessageParam[] = Array.from({ length: 25 }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: [{ type: 'text', text: `Turn ${i}: more context.` }] }));
+    const last = turns.at(-1)!.content as Anthropic.TextBlockParam[];
+    last[0] = { ...last[0]!, cache_control: { type: 'ephemeral' } };
+    const plainSystem: Anthropic.TextBlockParam[] = [{ type: 'text', text: system[0]!.text }];
+    const far = await usageOf({ system: plainSystem, messages: turns });
+    assert.equal(far.cache_read_input_tokens, 0, 'the system prefix is more than 20 blocks before the only breakpoint');
+    const near = await usageOf({ system, messages: turns });
+    assert.equal(near.cache_read_input_tokens, far.cache_creation_input_tokens, 'the prefix the previous request wrote is read');
+    assert.ok(written.cache_creation_input_tokens! < near.cache_read_input_tokens!);
+  });
+
+  test('strict mode refuses a fifth cache_control breakpoint in Anthropic\'s words', async () => {
+    const strict = await startTestServer('settings: { strict: true, prompt_cache: true }\nresponses: {}\n');
+    try {
+      const client = new Anthropic({ baseURL: strict.url, apiKey: 'k', maxRetries: 0 });
+      const marked = (text: string): Anthropic.TextBlockParam => ({ type: 'text', text, cache_control: { type: 'ephemeral' } });
+      await assert.rejects(
+        client.messages.create({ model: MODEL, max_tokens: 64, system: [marked('a'), marked('b'), marked('c')], messages: [{ role: 'user', content: [marked('d'), marked('e')] }] }),
+        (error: unknown) => error instanceof Anthropic.BadRequestError && /A maximum of 4 blocks with cache_control may be provided\. Found 5\./.test(error.message),
+      );
+    } finally {
+      await strict.stop();
+    }
+  });
+
   test('streams report the cache figures in message_start, and count_tokens still counts the whole prompt', async () => {
     const body = { system: [{ type: 'text' as const, text: `${SYSTEM}\nVariant: stream.`, cache_control: { type: 'ephemeral' as const } }], messages: [{ role: 'user' as const, content: 'first question' }] };
     await usageOf(body);
@@ -170,6 +198,13 @@ describe('OpenAI automatic prompt caching', () => {
       const short = await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'first question' }] });
       assert.equal(short.usage!.prompt_tokens_details!.cached_tokens, 0);
     }
+  });
+
+  test('prompt_cache_retention "24h" keeps the prefix past the in-memory 5 minutes', async () => {
+    const ask = () => openai.chat.completions.create({ model: 'gpt-4o', prompt_cache_retention: '24h', messages: long('retention') });
+    await ask();
+    await clock.advance(60 * MINUTE);
+    assert.ok((await ask()).usage!.prompt_tokens_details!.cached_tokens! >= 1024);
   });
 
   test('the Responses API reports input_tokens_details.cached_tokens the same way, and it expires after 5 idle minutes', async () => {
