@@ -62,6 +62,7 @@ export function createApp(options: AppOptions): Koa {
     responses: state.responses,
     conversations: state.conversations,
     storedResponses: state.storedResponses,
+    journal: state.journal,
     promptCache: state.promptCache,
     clock: options.clock ?? systemClock,
     providers,

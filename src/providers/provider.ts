@@ -9,7 +9,7 @@ import type { RuleStore } from '../engine/store.ts';
 import type { ApiError } from '../http/errors.ts';
 import type { Framing } from '../http/framing.ts';
 import type { StreamItem } from '../http/stream-writer.ts';
-import type { ConversationStore, PromptCacheStore, ResponseHistoryStore, StoredResponseStore } from '../state/types.ts';
+import type { ConversationStore, PromptCacheStore, RequestJournal, ResponseHistoryStore, StoredResponseStore } from '../state/types.ts';
 import type { PromptCacheQuery } from '../engine/prompt-cache.ts';
 
 export type { MoreReply } from '../engine/decide.ts';
@@ -26,6 +26,12 @@ export interface ProviderDeps {
   /** OpenAI Conversations, and stored Responses objects (GET /v1/responses/{id}). */
   conversations: ConversationStore;
   storedResponses: StoredResponseStore;
+  /**
+   * The request journal, for a route that serves several requests on one connection (each
+   * `response.create` on a WebSocket is listed as a request of its own). HTTP requests are
+   * journaled around the route, never by it.
+   */
+  journal?: RequestJournal;
   /** The prompt-cache simulation's live prefixes (`settings.prompt_cache`). */
   promptCache: PromptCacheStore;
   clock: Clock;

@@ -277,6 +277,27 @@ describe('the handshake', () => {
     assert.ok(entries.some((entry) => entry.method === 'GET' && entry.endpoint === '/v1/responses' && entry.status === 101), JSON.stringify(entries.slice(0, 3)));
   });
 
+  test('each response.create is listed in the journal as a request of its own, answered or refused', async () => {
+    const socket = await new Socket({ 'x-trace': 'journal-test' }).open();
+    await socket.create({ model: MODEL, input: 'tell me more' });
+    await socket.create({ model: MODEL, input: 'limited' });
+    await socket.create('not json');
+    socket.close();
+    type Entry = { method: string; endpoint: string; status: number; model: string | null; prompt: string | null; ruleId: string | null; stream: boolean; error?: { type: string; message: string } | null; request: { headers: Record<string, string>; body: unknown } };
+    const body = (await (await fetch(`${server.url}/admin/requests?limit=100`)).json()) as { requests?: Entry[] } | Entry[];
+    const entries = (Array.isArray(body) ? body : (body.requests ?? [])).filter((entry) => entry.method === 'WS' && entry.request.headers['x-trace'] === 'journal-test');
+    // Newest first.
+    assert.deepEqual(
+      entries.map((entry) => [entry.endpoint, entry.status, entry.model, entry.prompt, entry.ruleId, entry.stream, entry.error?.type ?? null]),
+      [
+        ['/v1/responses', 400, null, null, null, true, 'invalid_request_error'],
+        ['/v1/responses', 429, MODEL, 'limited', 'limited', true, 'requests'],
+        ['/v1/responses', 200, MODEL, 'tell me more', 'long', true, null],
+      ],
+    );
+    assert.deepEqual(entries[2]!.request.body, { type: 'response.create', model: MODEL, input: 'tell me more' });
+  });
+
   test('HTTP/2 (h2c) and WebSocket upgrades share the port', async () => {
     const session = connectHttp2(server.url);
     try {

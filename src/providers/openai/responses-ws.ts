@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { decide } from '../../engine/decide.ts';
+import { decide, type Decision } from '../../engine/decide.ts';
 import { ApiError, configuredError, invalidRequest } from '../../http/errors.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { RequestState } from '../../http/state.ts';
@@ -58,18 +58,55 @@ export function responsesWebSocketRoute(path: string, endpoint: string, provider
         handshakes.handleUpgrade(ctx.req, socket, NO_BYTES, (upgraded) => resolve(upgraded));
       });
       if (!ws) return;
-      serve(ws, request, deps, endpoint, provider);
+      serve(ws, request, ctx.req.headers, deps, endpoint, provider);
     },
   };
 }
 
-function serve(ws: WebSocket, handshake: RouteRequest, deps: ProviderDeps, endpoint: string, provider: string): void {
+/** What one message got, for its journal entry (each `response.create` is listed as a request of its own). */
+interface Turn {
+  body: unknown;
+  model: string | null;
+  decision?: Decision;
+  status: number;
+  error?: { errorType: string; errorMessage: string };
+  delivered?: { outcome: 'completed' | 'aborted' | 'failed'; contentChunks: number };
+}
+
+function serve(ws: WebSocket, handshake: RouteRequest, headers: IncomingMessage['headers'], deps: ProviderDeps, endpoint: string, provider: string): void {
   const closed = new AbortController();
   ws.once('close', () => closed.abort());
   ws.on('error', () => ws.terminate());
-  let turn = Promise.resolve();
+  let queue = Promise.resolve();
   ws.on('message', (data, isBinary) => {
-    turn = turn.then(() => answer(ws, data, isBinary, handshake, deps, endpoint, provider, closed.signal)).catch(() => ws.terminate());
+    queue = queue
+      .then(async () => {
+        const started = performance.now();
+        const turn: Turn = { body: null, model: null, status: 200 };
+        await answer(ws, data, isBinary, handshake, deps, endpoint, provider, closed.signal, turn);
+        const { decision } = turn;
+        deps.journal?.append({
+          at: Date.now(),
+          method: 'WS',
+          provider,
+          endpoint,
+          model: decision?.conversation.model ?? turn.model,
+          prompt: decision ? decision.conversation.prompt : null,
+          stream: true,
+          status: turn.status,
+          matched: decision?.rule != null,
+          ruleId: decision?.rule?.id ?? null,
+          step: decision?.step ?? null,
+          durationMs: performance.now() - started,
+          headers,
+          body: turn.body,
+          bodyBytes: Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength,
+          ...(decision && { decision }),
+          ...(turn.delivered && { delivered: turn.delivered }),
+          ...(turn.error && { error: turn.error }),
+        });
+      })
+      .catch(() => ws.terminate());
   });
 }
 
@@ -113,6 +150,7 @@ async function answer(
   endpoint: string,
   provider: string,
   gone: AbortSignal,
+  turn: Turn,
 ): Promise<void> {
   let streamId: unknown;
   const send = (text: string) => {
@@ -120,7 +158,10 @@ async function answer(
   };
   let frames: Iterator<StreamItem> | undefined;
   try {
-    const { type: _type, stream_id, generate, ...body } = messageOf(data, isBinary);
+    const message = messageOf(data, isBinary);
+    turn.body = message;
+    if (typeof message.model === 'string') turn.model = message.model;
+    const { type: _type, stream_id, generate, ...body } = message;
     streamId = stream_id;
     if (generate === false) throw invalidRequest("'generate: false' (preparing a response without an answer) is not supported by this mock.", 'generate', 'unsupported_parameter');
     // Over WebSocket every answer is a stream; background mode is not offered there (openai 7.x types).
@@ -130,6 +171,7 @@ async function answer(
     const request: RouteRequest = { params: {}, query: handshake.query, header: handshake.header, body, strict };
     const parsed = await parseResponses(request, deps, endpoint, provider);
     const decision = await decide(deps.store.current, parsed.conversation, deps.store, parsed);
+    turn.decision = decision;
     const { outcome, conversation } = decision;
     if (decision.rule) deps.store.recordHit(decision.rule.id, Date.now());
     if (outcome.kind === 'unmatched') throw new ApiError({ status: 404, kind: 'not_found', code: 'mock_rule_not_found', message: outcome.message });
@@ -139,30 +181,39 @@ async function answer(
     frames = renderResponseStream(reply, conversation, parsed.request);
     const pacer = delivery.pacer();
     const { fault } = delivery;
-    let chunks = 0;
+    const delivered = { outcome: 'aborted' as 'completed' | 'aborted' | 'failed', contentChunks: 0 };
+    turn.delivered = delivered;
     let contentPending = false;
+    const fail = (activeFault: NonNullable<typeof fault>) => {
+      delivered.outcome = 'failed';
+      failStream(ws, activeFault, frames!, streamId);
+    };
     deps.streams.opened();
     try {
       for (let item = frames.next(); !item.done; item = frames.next()) {
         if (gone.aborted) return;
         if (item.value === CONTENT_CHUNK) {
-          if (fault && chunks >= fault.afterChunks) return failStream(ws, fault, frames, streamId);
-          chunks++;
+          if (fault && delivered.contentChunks >= fault.afterChunks) return fail(fault);
+          delivered.contentChunks++;
           contentPending = true;
           const delay = pacer?.next() ?? 0;
           if (delay > 0 && !(await deps.clock.sleep(delay, gone))) return;
           continue;
         }
         send(eventJson(String(item.value), streamId));
-        if (contentPending && fault && chunks >= fault.afterChunks) return failStream(ws, fault, frames, streamId);
+        if (contentPending && fault && delivered.contentChunks >= fault.afterChunks) return fail(fault);
         contentPending = false;
       }
+      if (!gone.aborted) delivered.outcome = 'completed';
     } finally {
       deps.streams.closed();
     }
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    send(errorEvent(error, streamId));
+    turn.status = error.status;
+    const event = errorEvent(error, streamId);
+    turn.error = { errorType: (JSON.parse(event) as { error: { type: string } }).error.type, errorMessage: error.message };
+    send(event);
   } finally {
     frames?.return?.();
   }
