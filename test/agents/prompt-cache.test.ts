@@ -159,6 +159,14 @@ describe('Anthropic cache_control breakpoints', () => {
     assert.equal((await usageOf(body)).cache_creation_input_tokens, written.cache_creation_input_tokens);
   });
 
+  test('a prefix under 1,024 tokens is not cached, as the API does not cache one: billed as ordinary input, no error', async () => {
+    const body: Body = { system: [{ type: 'text', text: 'A short system prompt.', cache_control: { type: 'ephemeral' } }], messages: [{ role: 'user', content: 'first question' }] };
+    for (let i = 0; i < 2; i++) {
+      const usage = await usageOf(body);
+      assert.deepEqual([usage.cache_creation_input_tokens, usage.cache_read_input_tokens], [0, 0]);
+    }
+  });
+
   test('without settings.prompt_cache the breakpoints report nothing cached', async () => {
     const plain = await startTestServer('responses: {}\n');
     try {

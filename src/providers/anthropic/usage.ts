@@ -122,11 +122,18 @@ export function anthropicPromptTokens(request: PromptSource): number {
 
 /** How many blocks before a breakpoint the API looks for an earlier cache entry. */
 const LOOKBACK_BLOCKS = 20;
+/**
+ * A shorter prefix is not cached (no error: it is billed as ordinary input). 1,024 is the
+ * documented minimum of the Sonnet and Opus models
+ * (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#cache-limitations).
+ */
+export const ANTHROPIC_CACHE_MIN_TOKENS = 1024;
 
 /**
  * The prompt as the cache sees it: every block boundary within 20 blocks before a breakpoint may
- * be read; each breakpoint is written. Prefix keys hash the model and the exact content (without
- * the `cache_control` markers, which do not change the text). Undefined without breakpoints.
+ * be read; each breakpoint is written; prefixes under 1,024 tokens are neither. Prefix keys hash the
+ * model and the exact content (without the `cache_control` markers, which do not change the text).
+ * Undefined when nothing is cacheable.
  */
 export function anthropicCacheQuery(request: PromptSource): PromptCacheQuery | undefined {
   const blocks = promptBlocks(request);
@@ -139,14 +146,14 @@ export function anthropicCacheQuery(request: PromptSource): PromptCacheQuery | u
     tokens += block.tokens;
     prefixes.push({ key: hash.copy().digest('base64url'), tokens });
   }
-  const total = Math.max(tokens, 1);
   const reads = new Map<string, PromptPrefix>();
   const writes: PromptWrite[] = [];
   blocks.forEach((block, i) => {
     if (block.ttl === undefined) return;
-    for (let j = Math.max(0, i - LOOKBACK_BLOCKS + 1); j <= i; j++) reads.set(prefixes[j]!.key, prefixes[j]!);
-    writes.push({ ...prefixes[i]!, tokens: Math.min(prefixes[i]!.tokens, total), ttl: block.ttl, ttlMs: TTL_MS[block.ttl] });
+    for (let j = Math.max(0, i - LOOKBACK_BLOCKS + 1); j <= i; j++) if (prefixes[j]!.tokens >= ANTHROPIC_CACHE_MIN_TOKENS) reads.set(prefixes[j]!.key, prefixes[j]!);
+    if (prefixes[i]!.tokens >= ANTHROPIC_CACHE_MIN_TOKENS) writes.push({ ...prefixes[i]!, ttl: block.ttl, ttlMs: TTL_MS[block.ttl] });
   });
+  if (reads.size === 0 && writes.length === 0) return undefined;
   return { reads: [...reads.values()], writes, billsWrites: true };
 }
 
