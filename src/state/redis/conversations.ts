@@ -12,6 +12,15 @@ import { RESPONSE_TTL_SECONDS } from './responses.ts';
 
 const TTL = { expiration: { type: 'EX', value: RESPONSE_TTL_SECONDS } } as const;
 
+// Appends only to a conversation that exists, in one round trip: POST /v1/responses appends its turn
+// without waiting, and the client's next request (items, or the next turn) must find it there.
+// KEYS: conversation, its items; ARGV: TTL seconds, then the items.
+const APPEND = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return 1`;
+
 /** Shared by both stores: a timed Redis call, or `fallback` (logged) when Redis is away, slow or failing. */
 class Backed {
   readonly link: RedisLink;
@@ -92,18 +101,14 @@ export class RedisConversations implements ConversationStore {
   }
 
   async append(id: string, items: readonly StoredItem[]): Promise<boolean> {
-    const local = await this.#local.append(id, items);
-    if (items.length === 0) return local || (await this.get(id)) !== undefined;
-    return this.#redis.call('adding conversation items', true, async (redis) => {
-      if ((await redis.exists(this.#key(id))) === 0) return false;
-      await redis
-        .multi()
-        .rPush(this.#itemsKey(id), items.map((item) => JSON.stringify(item)))
-        .expire(this.#itemsKey(id), RESPONSE_TTL_SECONDS)
-        .expire(this.#key(id), RESPONSE_TTL_SECONDS)
-        .exec();
-      return true;
-    }, async () => local);
+    if (items.length === 0) return (await this.#local.append(id, items)) || (await this.get(id)) !== undefined;
+    // Both started in this tick: the Redis command goes out before the caller's answer does.
+    const local = this.#local.append(id, items);
+    const remote = this.#redis.call('adding conversation items', true, async (redis) => {
+      const args = [String(RESPONSE_TTL_SECONDS), ...items.map((item) => JSON.stringify(item))];
+      return (await redis.eval(APPEND, { keys: [this.#key(id), this.#itemsKey(id)], arguments: args })) === 1;
+    }, () => local);
+    return remote;
   }
 
   async items(id: string): Promise<readonly StoredItem[] | undefined> {
