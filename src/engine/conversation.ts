@@ -63,6 +63,12 @@ export interface Conversation {
   responseSchema?: RequestedSchema;
   /** The declared tools' argument schemas, when the request offers tools. */
   toolSchemas?: readonly DeclaredTool[];
+  /**
+   * The one tool the request forces (OpenAI `tool_choice: {function: {name}}`, Anthropic `{type:
+   * "tool", name}`, Gemini mode ANY with one function, …): a text answer becomes a call to it, as
+   * the real APIs always call it (LangChain's and the AI SDK's tool-based structured output).
+   */
+  forcedTool?: string;
 }
 
 // Turn-aware matching (README "Match conditions"): figures every provider's conversation yields

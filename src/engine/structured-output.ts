@@ -109,6 +109,42 @@ function conformText(rule: Rule | null, answer: TextAnswer, conversation: Conver
 }
 
 /**
+ * A request that forces one tool gets a call to it, whatever text the answer holds: the real APIs
+ * always call a forced tool. The text is the arguments when it is JSON valid against the tool's
+ * schema (a rule written for the tool-based structured output of LangChain or the AI SDK);
+ * otherwise they are generated, and a rule's JSON that fails the schema is reported as above.
+ */
+function forcedCall(rule: Rule | null, answer: TextAnswer, conversation: Conversation, name: string): { answer: ToolCallsAnswer; mismatch: string | undefined } {
+  const declared = conversation.toolSchemas?.find((tool) => tool.name === name);
+  const compiled = compileSchema(declared?.schema ?? { type: 'object' }, declared?.dialect ?? 'json-schema');
+  let input: unknown;
+  let mismatch: string | undefined;
+  if (answer.json !== 'auto') {
+    const text = resolveText(answer.text, conversation).text;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed !== undefined) {
+      const error = checkInstance(compiled, parsed);
+      if (error === undefined) input = parsed;
+      else if (rule) mismatch = `${ruleName(rule)}: its JSON fails the schema of the forced tool ${name}: ${error} (generated arguments sent instead)`;
+    }
+  }
+  if (input === undefined) {
+    const generated = generateInstance(compiled, { seed: `${requestSeed(conversation)}\u0000tool\u0000${name}\u00000`, hint: conversation.prompt });
+    input = generated.value;
+    if (generated.error) mismatch ??= `${ruleName(rule)}: generated arguments for ${name} fail its schema: ${generated.error}`;
+  }
+  const args = input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  const call: CompiledToolCall = { name, argumentsJson: JSON.stringify(args), input: args, id: undefined };
+  const { json: _json, text: _text, ...rest } = answer;
+  return { answer: { ...rest, kind: 'tool_calls', text: undefined, calls: [call], delivery: { ...answer.delivery, finish: { reason: 'tool_calls' } } }, mismatch };
+}
+
+/**
  * The answer made to fit what the request asks of its structure, or the error when it cannot be;
  * undefined (nothing allocated) when the request asks nothing of it, as nearly every request.
  */
@@ -118,6 +154,7 @@ export function conformAnswer(rule: Rule | null, answer: TextAnswer | ToolCallsA
     const result = conformCalls(rule, answer, conversation);
     return 'kind' in result ? { kind: 'error', error: result } : { kind: 'answer', ...result };
   }
+  if (conversation.forcedTool !== undefined) return { kind: 'answer', ...forcedCall(rule, answer, conversation, conversation.forcedTool) };
   if (!conversation.responseSchema && answer.json === undefined) return undefined;
   return { kind: 'answer', ...conformText(rule, answer, conversation) };
 }

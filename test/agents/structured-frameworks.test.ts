@@ -96,6 +96,19 @@ describe('AI SDK', () => {
     assertValid(config.format.schema, output);
   });
 
+  test("generateText with Output.object through Anthropic's JSON-tool mode (a forced tool) gets an object valid against the tool's schema", async () => {
+    const { output } = await generateText({
+      model: anthropic()('claude-sonnet-4-5'),
+      output: Output.object({ schema: Event }),
+      prompt: PROMPT,
+      maxRetries: 0,
+      providerOptions: { anthropic: { structuredOutputMode: 'jsonTool' } },
+    });
+    const body = lastBody('/v1/messages') as { tools: { name: string; input_schema: unknown }[]; tool_choice: unknown; output_config?: unknown };
+    assert.equal(body.output_config, undefined);
+    assertValid(body.tools.find((t) => t.name === 'json')!.input_schema, output);
+  });
+
   test('generateObject through Google gets an object valid against responseJsonSchema', async () => {
     const { object } = await generateObject({ model: google()('gemini-2.5-flash'), schema: Event, prompt: PROMPT, maxRetries: 0 });
     const config = lastBody(':generateContent').generationConfig as { responseJsonSchema: unknown };
@@ -109,6 +122,21 @@ describe('LangChain withStructuredOutput', () => {
     const parsed = await model.withStructuredOutput(Event, { name: 'event', method: 'jsonSchema' }).invoke(PROMPT);
     const format = lastBody('/v1/chat/completions').response_format as { json_schema: { schema: unknown } };
     assertValid(format.json_schema.schema, parsed);
+  });
+
+  test('ChatAnthropic by default (a forced tool call) gets a tool_use whose input validates, from a rule that answers prose', async () => {
+    const model = new ChatAnthropic({ model: 'claude-sonnet-4-5', apiKey: 'sk-lc', anthropicApiUrl: server.url, clientOptions: { fetch: recordingFetch }, maxRetries: 0 });
+    const parsed = await model.withStructuredOutput(Event, { name: 'event' }).invoke(PROMPT);
+    const body = lastBody('/v1/messages') as { tool_choice: { type: string; name: string }; tools: { name: string; input_schema: unknown }[] };
+    assert.deepEqual(body.tool_choice, { type: 'tool', name: 'event' });
+    assertValid(body.tools[0]!.input_schema, parsed);
+  });
+
+  test('ChatOpenAI with functionCalling (tool_choice names the function) gets arguments that validate', async () => {
+    const model = new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-lc', configuration: { baseURL: `${server.url}/v1`, fetch: recordingFetch }, maxRetries: 0 });
+    const parsed = await model.withStructuredOutput(Event, { name: 'event', method: 'functionCalling' }).invoke(PROMPT);
+    const body = lastBody('/v1/chat/completions') as { tools: { function: { parameters: unknown } }[] };
+    assertValid(body.tools[0]!.function.parameters, parsed);
   });
 
   test('ChatAnthropic (jsonSchema) parses JSON valid against the schema it sent', async () => {
