@@ -141,9 +141,12 @@ describe('a rule\'s thinking in Gemini and Bedrock', () => {
     assert.equal(streamedThought, THOUGHT);
   });
 
-  test('bedrock runtime: a reasoningContent block with text and signature comes first, streamed as reasoning deltas', async () => {
+  test('bedrock runtime: with thinking on, a reasoningContent block with text and signature comes first, streamed as reasoning deltas; without, none', async () => {
     const client = runtimeClient(server.url, 'http1');
-    const input = { modelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user' as const, content: [{ text: 'think first' }] }] };
+    const plain = { modelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user' as const, content: [{ text: 'think first' }] }] };
+    const input = { ...plain, additionalModelRequestFields: { thinking: { type: 'enabled', budget_tokens: 1024 } } };
+    const unthinking = await client.send(new ConverseCommand(plain));
+    assert.deepEqual(unthinking.output!.message!.content!.map((block) => Object.keys(block).filter((k) => k !== '$unknown')), [['text']]);
     const { output } = await client.send(new ConverseCommand(input));
     const content = output!.message!.content as ContentBlock[];
     const reasoning = content[0]!.reasoningContent!.reasoningText!;

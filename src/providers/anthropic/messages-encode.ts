@@ -34,9 +34,13 @@ function usageOf(reply: Reply, request: MessagesRequest, thinking: ThinkingReply
   };
 }
 
-/** The thinking this answer shows: the rule's, or the mock's own when the request enables thinking. */
+/**
+ * The thinking this answer shows when the request enables thinking: the rule's, or the mock's own.
+ * Without thinking enabled the API never sends thinking blocks (a client that reads `content[0]`
+ * as the text relies on it), so a rule's thinking is then left out, and not counted.
+ */
 function thinkingFor(reply: Reply, conversation: Conversation, request: MessagesRequest): ThinkingReply | undefined {
-  return thinkingOf(reply, conversation, thinkingRequest(request).enabled);
+  return thinkingRequest(request).enabled ? thinkingOf(reply, conversation, true) : undefined;
 }
 
 /** A thinking block as sent whole: `redacted_thinking` with opaque data, or `thinking` with its signature. */

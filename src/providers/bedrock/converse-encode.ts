@@ -42,6 +42,11 @@ function usageOf(reply: Reply, conversation: Conversation, thinking: ThinkingRep
   };
 }
 
+/** Claude on Bedrock thinks, and shows it, only when the request turns thinking on: the rule's thinking, or the mock's own. */
+function thinkingFor(reply: Reply, conversation: Conversation, request: ConverseRequest): ThinkingReply | undefined {
+  return request.thinking === true ? thinkingOf(reply, conversation, true) : undefined;
+}
+
 /** A reasoning block whole: its text and signature, or the redacted content (a blob: base64 in JSON). */
 function reasoningBlock(thinking: ThinkingReply): unknown {
   const text = thinking.text.text;
@@ -55,7 +60,7 @@ export function renderConverse(reply: Reply | undefined, conversation: Conversat
   // `reply` is only absent for requests that match by `inputs`, which Converse does not use.
   if (!reply) return {};
   const content: unknown[] = [];
-  const thinking = thinkingOf(reply, conversation, request.thinking === true);
+  const thinking = thinkingFor(reply, conversation, request);
   if (thinking) content.push(reasoningBlock(thinking));
   if (showsText(reply)) content.push({ text: reply.text!.text });
   for (const { call } of reply.toolCalls) content.push({ toolUse: { toolUseId: call.id ?? toolUseId(), name: call.name, input: call.input } });
@@ -70,7 +75,7 @@ export function renderConverse(reply: Reply | undefined, conversation: Conversat
 export function* renderConverseStream(reply: Reply, conversation: Conversation, request: ConverseRequest): Generator<StreamItem> {
   yield eventFrame('messageStart', '{"role":"assistant"}');
   let index = 0;
-  const thinking = thinkingOf(reply, conversation, request.thinking === true);
+  const thinking = thinkingFor(reply, conversation, request);
   if (thinking) {
     // Reasoning deltas (text pieces, then the signature; or the redacted content whole), no block
     // start, as for text (API-FORMATS §17). Not content chunks: pacing and faults count the answer's.
