@@ -215,7 +215,7 @@ function compileAnswer(spec: ResponseSpec, settings: Settings): Answer {
   // `json:` is an answer's JSON as a value (sent as its text), or `auto` to have it generated.
   if (spec.json !== undefined) {
     const json = spec.json === 'auto' ? { text: compileText(''), json: 'auto' as const } : { text: compileText(JSON.stringify(spec.json)) };
-    return { kind: 'text', ...json, delivery: compileDelivery(spec, settings, 'stop') };
+    return { kind: 'text', ...json, ...(spec.thinking !== undefined && { thinking: compileThinking(spec) }), delivery: compileDelivery(spec, settings, 'stop') };
   }
   if (spec.tool_calls) {
     return {

@@ -32,6 +32,9 @@ rules:
       tool_calls:
         - name: lookup
           arguments: auto
+  - id: thought-json
+    match: { contains: "think first" }
+    response: { json: auto, thinking: "The schema wants a person; I will make one up." }
   - id: json-without-schema
     match: { contains: "no schema here" }
     response: { json: auto }
@@ -93,6 +96,25 @@ describe('the same request, the same JSON', () => {
       assert.deepEqual([(await chat(second, prompt)).content, await anthropic(second, prompt), await gemini(second, prompt)], before);
     } finally {
       await second.stop();
+    }
+  });
+});
+
+describe('json: auto with thinking', () => {
+  test('Anthropic with thinking enabled gets the thinking block first, then the generated JSON as text', async () => {
+    const server = await startTestServer(CONFIG);
+    try {
+      const response = await fetch(`${server.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'think first, then describe someone' }], output_config: { format: { type: 'json_schema', schema: PERSON } } }),
+      });
+      const body = (await response.json()) as { content: { type: string; thinking?: string; text?: string }[] };
+      assert.deepEqual(body.content.map((block) => block.type), ['thinking', 'text']);
+      assert.equal(body.content[0]!.thinking, 'The schema wants a person; I will make one up.');
+      assertValid(PERSON, JSON.parse(body.content[1]!.text!));
+    } finally {
+      await server.stop();
     }
   });
 });
