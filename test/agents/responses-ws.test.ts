@@ -8,8 +8,11 @@ import type { IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { connect as connectHttp2 } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import { ResponsesWS } from 'openai/resources/responses/ws';
 import WebSocket from 'ws';
 import { withDeadline } from '../helpers/deadline.ts';
+import { eventually } from '../helpers/poll.ts';
 import { parseSse, post, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const MODEL = 'gpt-4o-mini';
@@ -329,5 +332,35 @@ describe('the handshake', () => {
     await own.stop();
     await withDeadline(closed, 5_000, 'the socket to close');
     assert.ok(Date.now() - started < 1_500, 'close() did not wait for the grace period');
+  });
+});
+
+describe("the openai SDK's ResponsesWS", () => {
+  test('sends response.create, receives the typed events, and reports an error event as a WebSocketError', async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+    const rws = new ResponsesWS(client);
+    const errors: { status?: number; code?: string | null }[] = [];
+    rws.on('error', (error) => {
+      // The request-level variant (ResponsesServerEvent.ResponseWsError): status and a nested error.
+      const event = error.error as { status?: number; error?: { code: string | null } } | undefined;
+      errors.push({ status: event?.status, code: event?.error?.code });
+    });
+    const completed: OpenAI.Responses.Response[] = [];
+    const deltas: string[] = [];
+    rws.on('response.output_text.delta', (event) => deltas.push(event.delta));
+    rws.on('response.completed', (event) => completed.push(event.response));
+    try {
+      rws.send({ type: 'response.create', model: MODEL, input: 'tell me more' });
+      await eventually(() => completed.length === 1, { what: 'the first response' });
+      assert.equal(deltas.join(''), 'One two three four five six seven eight nine ten.');
+      rws.send({ type: 'response.create', model: MODEL, input: 'again', previous_response_id: completed[0]!.id });
+      await eventually(() => completed.length === 2, { what: 'the chained response' });
+      assert.equal((completed[1]!.output[0] as { content: { text: string }[] }).content[0]!.text, 'said before');
+      rws.send({ type: 'response.create', model: MODEL, input: 'ping', previous_response_id: 'resp_nope' });
+      await eventually(() => errors.length === 1, { what: 'the error event' });
+      assert.deepEqual(errors, [{ status: 400, code: 'previous_response_not_found' }]);
+    } finally {
+      rws.close();
+    }
   });
 });
