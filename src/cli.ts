@@ -3,6 +3,7 @@
 // ./cli/usage.ts alone: the server and its dependencies are imported (dynamically) only once the
 // arguments say a server is wanted, so `mockllm --help` returns at once.
 import { existsSync, readFileSync } from 'node:fs';
+import { enableCompileCache, flushCompileCache } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { INFO_FLAGS, SERVE_FLAGS, USAGE, VALIDATE_FLAGS, VALIDATE_USAGE } from './cli/usage.ts';
@@ -86,6 +87,11 @@ async function serve(args: string[]): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
+  // Node's on-disk cache of compiled modules (https://nodejs.org/api/module.html#module-compile-cache),
+  // in the OS temp directory: every start after the first skips compiling the ~130 modules of the
+  // server and its dependencies (~15% of start-up CPU; docs/benchmarks.md, S5). Where the directory
+  // is not writable Node carries on without it; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+  enableCompileCache();
   // An empty variable counts as unset (as MOCKLLM_STRICT and MOCKLLM_ADMIN_TOKEN already do):
   // compose files and Helm templates pass `PORT=` when the value is not given.
   const env = Object.fromEntries(Object.entries(process.env).filter(([, value]) => value !== '')) as NodeJS.ProcessEnv;
@@ -133,10 +139,13 @@ async function serve(args: string[]): Promise<void> {
   sink.hold();
   if (bundled) logger.info({ path: configPath }, `no ${LOCAL_CONFIG} in ${process.cwd()}: serving the default config bundled with mockllm (pass --config to serve yours)`);
 
-  const [{ startServer }, { parseUpstreams }, { PROVIDERS }] = await Promise.all([import('./server.ts'), import('./proxy/upstream.ts'), import('./providers/index.ts')]);
-  let upstreams: Record<string, string>;
+  const [{ startServer }, { PROVIDERS }] = await Promise.all([import('./server.ts'), import('./providers/index.ts')]);
+  // The proxy (node:https, zlib, the recorder) is loaded only when an upstream is named.
+  const upstreamEntries = values.upstream ?? [];
+  const namesUpstream = upstreamEntries.length > 0 || Object.keys(env).some((name) => /^MOCKLLM_UPSTREAM_[A-Z0-9_]+$/.test(name));
+  let upstreams: Record<string, string> = {};
   try {
-    upstreams = parseUpstreams(values.upstream ?? [], env, PROVIDERS);
+    if (namesUpstream) upstreams = (await import('./proxy/upstream.ts')).parseUpstreams(upstreamEntries, env, PROVIDERS);
   } catch (error) {
     sink.release();
     fail((error as Error).message);
@@ -211,6 +220,8 @@ async function serve(args: string[]): Promise<void> {
     throw error;
   }
   sink.release();
+  // Written at exit anyway; written now too, so a server that is killed (SIGKILL, OOM) has left it.
+  setImmediate(flushCompileCache);
 
   if (pending) {
     stopping = false;

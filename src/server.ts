@@ -10,8 +10,6 @@ import { baselineFromConfig } from './engine/rules.ts';
 import { RuleStore } from './engine/store.ts';
 import { ApiError, kindOfStatus } from './http/errors.ts';
 import { acceptH2c } from './http/h2c.ts';
-import { createUpstream } from './proxy/upstream.ts';
-import { originOf } from './proxy/record.ts';
 import type { Lifecycle } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -133,11 +131,15 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
     logger.warn('the admin API (/admin/*) is open to anyone who can reach this port: set MOCKLLM_ADMIN_TOKEN to require a token');
   }
   const lifecycle: Lifecycle = { ready: true };
-  const upstream = options.upstreams && Object.keys(options.upstreams).length > 0
-    ? createUpstream({ upstreams: options.upstreams, providers: PROVIDERS, logger, record: options.record, recordErrors: options.recordErrors, timeoutMs: options.upstreamTimeoutMs })
+  // The proxy and recorder (node:https, zlib, …) are loaded only when an upstream is configured.
+  const proxy = options.upstreams && Object.keys(options.upstreams).length > 0
+    ? await Promise.all([import('./proxy/upstream.ts'), import('./proxy/record.ts')])
+    : undefined;
+  const upstream = proxy
+    ? proxy[0].createUpstream({ upstreams: options.upstreams!, providers: PROVIDERS, logger, record: options.record, recordErrors: options.recordErrors, timeoutMs: options.upstreamTimeoutMs })
     : undefined;
   if (options.record !== undefined && !upstream) logger.warn({ path: options.record }, '--record has nothing to record without --upstream');
-  if (upstream) logger.info({ upstreams: Object.fromEntries(Object.entries(options.upstreams!).map(([p, url]) => [p, originOf(url)])), record: options.record ?? null }, 'requests no rule matches go to the upstream');
+  if (proxy && upstream) logger.info({ upstreams: Object.fromEntries(Object.entries(options.upstreams!).map(([p, url]) => [p, proxy[1].originOf(url)])), record: options.record ?? null }, 'requests no rule matches go to the upstream');
   const app = createApp({
     store: rules,
     state: stores,

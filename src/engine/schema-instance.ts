@@ -4,8 +4,9 @@
 // outputs, Anthropic structured outputs, Gemini's OpenAPI-style `responseSchema` and
 // zod / zod-to-json-schema produce (https://platform.openai.com/docs/guides/structured-outputs,
 // https://ai.google.dev/api/caching#Schema, https://json-schema.org/draft/2020-12/json-schema-validation).
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import type { Ajv2020 as Ajv2020Class } from 'ajv/dist/2020.js';
 
 export type SchemaDialect = 'json-schema' | 'openapi';
 type Node = Record<string, unknown>;
@@ -101,6 +102,11 @@ function newAjv<T extends Ajv>(AjvClass: new (options: object) => T): T {
 
 let ajv07: Ajv | undefined;
 let ajv2020: Ajv | undefined;
+// ajv (~90 files, tens of ms) is loaded with the first schema a request brings, not at start-up
+// (docs/benchmarks.md, S5): synchronously, through its CommonJS entry points.
+const requireAjv = createRequire(import.meta.url);
+const draft07 = () => newAjv((requireAjv('ajv') as { Ajv: new (options: object) => Ajv }).Ajv);
+const draft2020 = () => newAjv((requireAjv('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020Class }).Ajv2020);
 
 export interface CompiledSchema {
   /** The schema as the generator reads it (see normalizeSchema). */
@@ -127,9 +133,9 @@ export function compileSchema(schema: unknown, dialect: SchemaDialect): Compiled
   let compileError: string | undefined;
   const draft = isObject(schema) && typeof schema.$schema === 'string' ? schema.$schema : '';
   try {
-    if (typeof normalized === 'boolean') validate = (ajv07 ??= newAjv(Ajv)).compile(normalized);
+    if (typeof normalized === 'boolean') validate = (ajv07 ??= draft07()).compile(normalized);
     else if (!isObject(normalized)) throw new Error('a schema must be an object or a boolean');
-    else validate = /2019-09|2020-12/.test(draft) ? (ajv2020 ??= newAjv(Ajv2020)).compile(normalized) : (ajv07 ??= newAjv(Ajv)).compile(normalized);
+    else validate = /2019-09|2020-12/.test(draft) ? (ajv2020 ??= draft2020()).compile(normalized) : (ajv07 ??= draft07()).compile(normalized);
   } catch (error) {
     compileError = (error as Error).message;
   }

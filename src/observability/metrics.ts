@@ -1,6 +1,21 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { collectDefaultMetrics as CollectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ReloadResult } from '../config/source.ts';
 import type { RuleCounts } from '../engine/store.ts';
+
+// prom-client's index loads every part of it, the default process and Node.js metrics with
+// OpenTelemetry's API among them (~100 ms of start-up CPU, docs/benchmarks.md S5). The metric
+// classes are loaded from their own modules (prom-client's package has no exports map, so its
+// lib/ files are its public layout: https://github.com/siimon/prom-client/blob/master/index.js);
+// the default metrics a moment after start-up, or at the first scrape if that comes sooner.
+const requirePromClient = createRequire(import.meta.url);
+const prom = {
+  Registry: requirePromClient('prom-client/lib/registry') as typeof Registry,
+  Counter: requirePromClient('prom-client/lib/counter') as typeof Counter,
+  Gauge: requirePromClient('prom-client/lib/gauge') as typeof Gauge,
+  Histogram: requirePromClient('prom-client/lib/histogram') as typeof Histogram,
+};
+const DEFAULT_METRICS_AFTER_MS = 1000;
 
 export interface MetricsSources {
   ruleCounts(): RuleCounts;
@@ -14,7 +29,8 @@ export interface MetricsSources {
  * raw path or a prompt, so cardinality stays bounded whatever clients send.
  */
 export class Metrics {
-  readonly registry = new Registry();
+  readonly registry = new prom.Registry();
+  #defaultMetrics = false;
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration: Histogram<'method' | 'route'>;
   readonly responses: Counter<'provider' | 'endpoint' | 'matched'>;
@@ -24,46 +40,58 @@ export class Metrics {
   readonly lastReloadSuccess: Gauge;
   readonly adminChanges: Counter<'operation'>;
 
+  /** process_* and nodejs_* metrics (prom-client's collectDefaultMetrics), registered once. */
+  startDefaultMetrics(): void {
+    if (this.#defaultMetrics) return;
+    this.#defaultMetrics = true;
+    (requirePromClient('prom-client/lib/defaultMetrics') as typeof CollectDefaultMetrics)({ register: this.registry });
+  }
+
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
-    this.httpRequests = new Counter({
+    const scrape = this.registry.metrics.bind(this.registry);
+    this.registry.metrics = () => {
+      this.startDefaultMetrics();
+      return scrape();
+    };
+    setTimeout(() => this.startDefaultMetrics(), DEFAULT_METRICS_AFTER_MS).unref();
+    this.httpRequests = new prom.Counter({
       name: 'mockllm_http_requests_total',
       help: 'HTTP requests answered, by method, route template and status code.',
       labelNames: ['method', 'route', 'status'],
       registers,
     });
-    this.httpDuration = new Histogram({
+    this.httpDuration = new prom.Histogram({
       name: 'mockllm_http_request_duration_seconds',
       help: 'Time from request to the end of the response (whole stream included), by route template.',
       labelNames: ['method', 'route'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.responses = new Counter({
+    this.responses = new prom.Counter({
       name: 'mockllm_responses_total',
       help: 'Provider answers, by provider, endpoint and whether a rule matched (false: the default answer).',
       labelNames: ['provider', 'endpoint', 'matched'],
       registers,
     });
-    this.streamChunks = new Counter({
+    this.streamChunks = new prom.Counter({
       name: 'mockllm_stream_chunks_total',
       help: 'Content chunks written to SSE streams.',
       labelNames: ['provider'],
       registers,
     });
-    this.activeStreams = new Gauge({
+    this.activeStreams = new prom.Gauge({
       name: 'mockllm_active_streams',
       help: 'SSE streams being written right now.',
       registers,
     });
-    this.configReloads = new Counter({
+    this.configReloads = new prom.Counter({
       name: 'mockllm_config_reloads_total',
       help: 'Config reload attempts by result: updated, unchanged (same bytes) or failed (last good config kept).',
       labelNames: ['result'],
       registers,
     });
-    new Gauge({
+    new prom.Gauge({
       name: 'mockllm_config_entries',
       help: 'Rules being served, by source (file or admin).',
       labelNames: ['source'],
@@ -74,7 +102,7 @@ export class Metrics {
         this.set({ source: 'admin' }, counts.admin);
       },
     });
-    new Gauge({
+    new prom.Gauge({
       name: 'mockllm_state_backend_up',
       help: 'Whether the store of the admin overlay, sequences, journal and responses answers (1) or not (0, serving from the last known state), by backend (memory or redis).',
       labelNames: ['backend'],
@@ -85,12 +113,12 @@ export class Metrics {
         this.set({ backend: backend?.kind ?? 'memory' }, backend === undefined || backend.connected ? 1 : 0);
       },
     });
-    this.lastReloadSuccess = new Gauge({
+    this.lastReloadSuccess = new prom.Gauge({
       name: 'mockllm_config_last_reload_success_timestamp_seconds',
       help: 'Unix time of the last successful config load.',
       registers,
     });
-    this.adminChanges = new Counter({
+    this.adminChanges = new prom.Counter({
       name: 'mockllm_admin_changes_total',
       help: 'Admin API changes to the rule set, by operation.',
       labelNames: ['operation'],
