@@ -142,6 +142,27 @@ describe('OpenAIConversationsSession', () => {
   });
 });
 
+describe('a server-managed conversation (conversationId)', () => {
+  for (const transport of ['HTTP', 'WebSocket'] as const) {
+    test(`runs over ${transport} send only new items with conversation, and the server keeps the whole history`, async () => {
+      const provider = new OpenAIProvider({ openAIClient: client, useResponses: true, useResponsesWebSocket: transport === 'WebSocket' });
+      const runner = new Runner({ modelProvider: provider, tracingDisabled: true });
+      try {
+        const { id: conversationId } = await client.conversations.create({});
+        assert.equal((await runner.run(agent, 'My name is Ada.', { conversationId })).finalOutput, 'Nice to meet you, Ada.');
+        assert.equal((await runner.run(agent, 'What is my name?', { conversationId })).finalOutput, 'Your name is Ada.');
+        assert.equal((await runner.run(agent, 'And the weather in Paris?', { conversationId })).finalOutput, 'It is sunny in Paris.');
+        assert.deepEqual(toolCalls, ['Paris']);
+        const types = [];
+        for await (const item of client.conversations.items.list(conversationId, { order: 'asc' })) types.push(item.type === 'message' ? item.role : item.type);
+        assert.deepEqual(types, ['user', 'assistant', 'user', 'assistant', 'user', 'function_call', 'function_call_output', 'assistant']);
+      } finally {
+        await provider.close();
+      }
+    });
+  }
+});
+
 describe('the WebSocket transport', () => {
   for (const stream of [false, true]) {
     test(`a ${stream ? 'streamed' : 'non-streamed'} run with a tool loop goes over one socket`, async () => {
