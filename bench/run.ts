@@ -270,7 +270,8 @@ async function interleaved<T>(servers: ServerChild[], rounds: number, run: (serv
   return windows;
 }
 
-const S1_ROUNDS = 2;
+// Quick: one round (two windows per server), so the windows are not too short to mean anything.
+const S1_ROUNDS = quick ? 1 : 2;
 
 async function s1(name: string, servers: ServerChild[], req: StreamRequest) {
   for (const server of servers) await cannon(server, req, D.warmupS);
@@ -380,17 +381,19 @@ async function main() {
         const openai = await s1('openai', servers, REQ.s1Openai);
         const anthropic = await s1('anthropic', servers, REQ.s1Anthropic);
         // What the log file costs: the same server with its log going to /dev/null, side by side
-        // (A-B-B-A) with the one logging to a file.
-        const quiet = Object.assign(await spawnMock(configPath, { stdout: '/dev/null', execArgv }), { name: 'mockllm, log → /dev/null' });
-        children.push(quiet);
-        const logCost = await s1('openai', [mock, quiet], REQ.s1Openai);
-        await quiet.stop();
-        const toFile = logCost.mockllm!;
-        const toDevNull = logCost[quiet.name]!;
+        // (A-B-B-A) with the one logging to a file. Not in --quick: it informs, it has no target.
+        let logCost: Record<string, Measured<CannonFigures>> | undefined;
+        const quietName = 'mockllm, log → /dev/null';
+        if (!quick) {
+          const quiet = Object.assign(await spawnMock(configPath, { stdout: '/dev/null', execArgv }), { name: quietName });
+          children.push(quiet);
+          logCost = await s1('openai', [mock, quiet], REQ.s1Openai);
+          await quiet.stop();
+        }
         results.S1 = {
           openai,
           anthropic,
-          logToFileVsDevNull: { file: toFile, devNull: toDevNull },
+          ...(logCost && { logToFileVsDevNull: { file: logCost.mockllm, devNull: logCost[quietName] } }),
           logFileBytes: statSync(logFile).size,
         };
         const cpuPerRequest = (x: Measured<CannonFigures>) => round((x.server.cpuMs * 1000) / x.load.requests, 1);
@@ -435,14 +438,18 @@ async function main() {
             peer: `${a.server.cpuPercent} / ${a.server.rssPeakMb}`,
           });
         }
-        rows.push({
-          scenario: 'S1 OpenAI: mockllm logging to a file (left) vs to /dev/null (right)',
-          metric: 'requests/s; server CPU µs per request',
-          mockllm: `${toFile.load.requestsPerS}; ${cpuPerRequest(toFile)}`,
-          baseline: `${toDevNull.load.requestsPerS}; ${cpuPerRequest(toDevNull)}`,
-          ratio: round(toFile.load.requestsPerS / toDevNull.load.requestsPerS),
-          note: 'both mockllm at the default info level; bare node column: the log going to /dev/null',
-        });
+        if (logCost) {
+          const toFile = logCost.mockllm!;
+          const toDevNull = logCost[quietName]!;
+          rows.push({
+            scenario: 'S1 OpenAI: mockllm logging to a file (left) vs to /dev/null (right)',
+            metric: 'requests/s; server CPU µs per request',
+            mockllm: `${toFile.load.requestsPerS}; ${cpuPerRequest(toFile)}`,
+            baseline: `${toDevNull.load.requestsPerS}; ${cpuPerRequest(toDevNull)}`,
+            ratio: round(toFile.load.requestsPerS / toDevNull.load.requestsPerS),
+            note: 'both mockllm at the default info level; bare node column: the log going to /dev/null',
+          });
+        }
       }
 
       if (only.has('S2')) {
@@ -476,7 +483,7 @@ async function main() {
           return out;
         };
         log('S2 streamed 1,000-char answer, char chunking, no delay, 50 connections');
-        const openai = await s2('  OpenAI', REQ.s2, true);
+        const openai = await s2('  OpenAI', REQ.s2, !quick);
         const anthropic = await s2('  Anthropic', REQ.s2Anthropic, false);
         results.S2 = { openai, anthropic };
         for (const [label, out, target] of [
@@ -516,16 +523,18 @@ async function main() {
             peer: `${a.server.cpuPercent} / ${a.server.rssPeakMb}`,
           });
         }
-        const j = openai['baseline-joined']!;
+        const j = openai['baseline-joined'];
         const m = openai.mockllm!;
-        rows.push({
-          scenario: 'S2 reference: bare writer joining frames per write (right)',
-          metric: 'completions/s; server CPU %',
-          mockllm: `${m.load.completionsPerS}; ${m.server.cpuPercent}`,
-          baseline: `${j.load.completionsPerS}; ${j.server.cpuPercent}`,
-          ratio: round(m.load.completionsPerS / j.load.completionsPerS),
-          note: 'what joining frames per write (a change to src/http/sse.ts) could gain',
-        });
+        if (j) {
+          rows.push({
+            scenario: 'S2 reference: bare writer joining frames per write (right)',
+            metric: 'completions/s; server CPU %',
+            mockllm: `${m.load.completionsPerS}; ${m.server.cpuPercent}`,
+            baseline: `${j.load.completionsPerS}; ${j.server.cpuPercent}`,
+            ratio: round(m.load.completionsPerS / j.load.completionsPerS),
+            note: 'what joining frames per write (a change to src/http/sse.ts) could gain',
+          });
+        }
       }
       await stopAll();
       children.length = 0;
@@ -650,50 +659,57 @@ async function main() {
     }
 
     if (only.has('S4')) {
-      log('S4 config scale');
-      const scale = await runScale(dir, { quick, sizes: D.s4Sizes, loadDurationS: D.s4LoadS });
-      results.S4 = scale;
-      for (const r of scale.inProcess) {
-        log(`  ${r.name}: load ${r.loadMs} ms (parse ${r.parseMs}, compile ${r.compileMs}, index ${r.indexMs}), reload ${r.reloadMs} ms, lookup hit ${r.lookupHitUs} µs, miss ${r.lookupMissUs} µs`);
+      // A scenario that fails (S4's configs are checked with a time-limited regex probe, which a
+      // starved process can fail) is reported as a MISS; the other scenarios still run and print.
+      try {
+        log('S4 config scale');
+        const scale = await runScale(dir, { quick, sizes: D.s4Sizes, loadDurationS: D.s4LoadS });
+        results.S4 = scale;
+        for (const r of scale.inProcess) {
+          log(`  ${r.name}: load ${r.loadMs} ms (parse ${r.parseMs}, compile ${r.compileMs}, index ${r.indexMs}), reload ${r.reloadMs} ms, lookup hit ${r.lookupHitUs} µs, miss ${r.lookupMissUs} µs`);
+          rows.push({
+            scenario: `S4 ${r.name}`,
+            metric: 'load / reload ms; lookup µs',
+            mockllm: `${r.loadMs} / ${r.reloadMs}; ${r.lookupHitUs}`,
+            target: r.entries === 10_000 && r.regexRules === 0 ? 'reload < 300' : undefined,
+            pass: r.entries === 10_000 && r.regexRules === 0 ? r.reloadMs < 300 : undefined,
+          });
+        }
+        for (const r of scale.server.reloads) log(`  server reload to ${r.entries} entries: ${r.writeToServedMs} ms from write to served`);
+        for (const r of scale.server.reloads) {
+          rows.push({
+            scenario: `S4 reload via server → ${r.entries.toLocaleString('en-US')}`,
+            metric: 'file write → served ms',
+            mockllm: r.writeToServedMs,
+            target: r.entries === 10_000 ? '< 300 + 50 ms watcher debounce' : undefined,
+            pass: r.entries === 10_000 ? r.writeToServedMs < 350 : undefined,
+          });
+        }
+        const [small, big] = scale.server.latency;
+        for (const r of scale.server.latency) log(`  exact match with ${r.entries} entries: ${r.requestsPerS} req/s (10 connections); one at a time p50 ${r.p50Us} µs, p99 ${r.p99Us} µs; RSS ${r.rssMb} MB`);
+        // Flat: the 100,000-entry p50 within 10% of the 100-entry one (and throughput within 10%).
+        const flat = big!.p50Us / small!.p50Us;
         rows.push({
-          scenario: `S4 ${r.name}`,
-          metric: 'load / reload ms; lookup µs',
-          mockllm: `${r.loadMs} / ${r.reloadMs}; ${r.lookupHitUs}`,
-          target: r.entries === 10_000 && r.regexRules === 0 ? 'reload < 300' : undefined,
-          pass: r.entries === 10_000 && r.regexRules === 0 ? r.reloadMs < 300 : undefined,
+          scenario: 'S4 exact match: 100,000 entries (left) vs 100 (right)',
+          metric: 'latency p50 / p99 µs',
+          mockllm: `${big!.p50Us} / ${big!.p99Us}`,
+          baseline: `${small!.p50Us} / ${small!.p99Us}`,
+          ratio: round(flat),
+          target: 'flat (p50 ratio ≤ 1.1)',
+          pass: flat <= 1.1,
+          note: 'baseline column: the same server with 100 entries',
         });
-      }
-      for (const r of scale.server.reloads) log(`  server reload to ${r.entries} entries: ${r.writeToServedMs} ms from write to served`);
-      for (const r of scale.server.reloads) {
         rows.push({
-          scenario: `S4 reload via server → ${r.entries.toLocaleString('en-US')}`,
-          metric: 'file write → served ms',
-          mockllm: r.writeToServedMs,
-          target: r.entries === 10_000 ? '< 300 + 50 ms watcher debounce' : undefined,
-          pass: r.entries === 10_000 ? r.writeToServedMs < 350 : undefined,
+          scenario: 'S4 exact match: 100,000 entries (left) vs 100 (right)',
+          metric: 'requests/s (10 connections); RSS MB',
+          mockllm: `${big!.requestsPerS}; ${big!.rssMb}`,
+          baseline: `${small!.requestsPerS}; ${small!.rssMb}`,
+          ratio: round(big!.requestsPerS / small!.requestsPerS),
         });
+      } catch (error) {
+        log(`  ! S4 failed: ${(error as Error).message.split('\n')[0]}`);
+        rows.push({ scenario: 'S4 config scale', metric: 'ran', mockllm: 'failed', target: 'runs', pass: false, note: (error as Error).message.split('\n')[0] });
       }
-      const [small, big] = scale.server.latency;
-      for (const r of scale.server.latency) log(`  exact match with ${r.entries} entries: ${r.requestsPerS} req/s (10 connections); one at a time p50 ${r.p50Us} µs, p99 ${r.p99Us} µs; RSS ${r.rssMb} MB`);
-      // Flat: the 100,000-entry p50 within 10% of the 100-entry one (and throughput within 10%).
-      const flat = big!.p50Us / small!.p50Us;
-      rows.push({
-        scenario: 'S4 exact match: 100,000 entries (left) vs 100 (right)',
-        metric: 'latency p50 / p99 µs',
-        mockllm: `${big!.p50Us} / ${big!.p99Us}`,
-        baseline: `${small!.p50Us} / ${small!.p99Us}`,
-        ratio: round(flat),
-        target: 'flat (p50 ratio ≤ 1.1)',
-        pass: flat <= 1.1,
-        note: 'baseline column: the same server with 100 entries',
-      });
-      rows.push({
-        scenario: 'S4 exact match: 100,000 entries (left) vs 100 (right)',
-        metric: 'requests/s (10 connections); RSS MB',
-        mockllm: `${big!.requestsPerS}; ${big!.rssMb}`,
-        baseline: `${small!.requestsPerS}; ${small!.rssMb}`,
-        ratio: round(big!.requestsPerS / small!.requestsPerS),
-      });
     }
 
     if (only.has('S5')) {

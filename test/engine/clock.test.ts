@@ -46,3 +46,18 @@ test('one signal slept on again and again is answered by its abort every time', 
   assert.equal(await sleeping, false);
   assert.equal(await other, true, 'a sleeper on another signal still wakes');
 });
+
+test('a wheel that has fallen behind lets the event loop do I/O between rounds of wake-ups', async () => {
+  let woken = 0;
+  let wokenWhenIoRan: number | undefined;
+  await Promise.all(
+    Array.from({ length: 3000 }, () =>
+      systemClock.sleep(5).then(() => {
+        // The first one woken asks to run in the loop's next check phase, as an I/O callback would.
+        if (woken++ === 0) setImmediate(() => (wokenWhenIoRan = woken));
+      }),
+    ),
+  );
+  assert.equal(woken, 3000);
+  assert.ok(wokenWhenIoRan !== undefined && wokenWhenIoRan < 3000, `the loop ran other work after ${wokenWhenIoRan} of 3000 wake-ups`);
+});
