@@ -197,7 +197,7 @@ function prng(seed: number): () => number {
 // Readable values.
 
 const STOPWORDS = new Set(
-  'a an the and or but of to in on at for from by with about as into than then that this these those is are was were be been being do does did have has had i you he she it we they me my your our their what which who whom whose when where why how please give me tell list extract return json answer using use can could would should will shall may might must some any all each every not no yes'.split(' '),
+  'a an the and or but of to in on at for from by with about as into than then that this these those is are was were be been being do does did have has had i you he she it we they me my your our their what which who whom whose when where why how please give me tell list extract return json answer using use can could would should will shall may might must some any all each every not no yes like them make made want need get got just also very really much many more most other over such only own same too there here its let lets'.split(' '),
 );
 // Capitalised, but not names: a proper-noun guess skips them.
 const NOT_NAMES = new Set('monday tuesday wednesday thursday friday saturday sunday january february march april may june july august september october november december'.split(' '));
@@ -773,6 +773,8 @@ class Generator {
       if (window.length > 0) return window.map(capitalize).join(' ');
     }
     if (words.length === 0) return this.#sentence(random) ?? (all.slice(0, 6).join(' ') || 'example');
+    // Otherwise a word of the prompt (what the request is about), or the property's own name, numbered.
+    if (content.length > 0 && random() < 0.75) return pick(content, random).toLowerCase();
     return `${singular(words.join(' '))} ${number}`;
   }
 
