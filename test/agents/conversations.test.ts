@@ -200,6 +200,35 @@ describe('stored responses', () => {
     assert.equal(retrieved.status, 'completed');
   });
 
+  test('retrieve with stream: true replays the stored response as stream events, from starting_after on', async () => {
+    const created = await client.responses.create({ model: MODEL, input: 'ping' });
+    const stream = await client.responses.retrieve(created.id, { stream: true });
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    assert.deepEqual(events.map((event) => event.type), [
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    assert.deepEqual(events.map((event) => event.sequence_number), events.map((_, i) => i));
+    assert.equal((events[0] as OpenAI.Responses.ResponseCreatedEvent).response.status, 'in_progress');
+    // As it was created (the SDK adds `output_text` to a non-stream answer only).
+    const { output_text: _text, ...wire } = created;
+    assert.deepEqual(JSON.parse(JSON.stringify((events.at(-1) as OpenAI.Responses.ResponseCompletedEvent).response)), JSON.parse(JSON.stringify(wire)));
+    const rest = [];
+    for await (const event of await client.responses.retrieve(created.id, { stream: true, starting_after: 6 })) rest.push(event.type);
+    assert.deepEqual(rest, ['response.output_item.done', 'response.completed']);
+    const bad = await rawJson('GET', `/v1/responses/${created.id}?stream=true&starting_after=-2`);
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json.error as { param: string }).param, 'starting_after');
+  });
+
   test('store: false keeps nothing to retrieve', async () => {
     const created = await client.responses.create({ model: MODEL, input: 'ping', store: false });
     assert.equal((await rejection(client.responses.retrieve(created.id))).status, 404);

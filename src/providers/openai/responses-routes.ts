@@ -85,13 +85,72 @@ function route(method: ProviderRoute['method'], path: string, handle: (request: 
   };
 }
 
+type Json = Record<string, unknown>;
+
+/**
+ * A stored response as the stream events that make it (API-FORMATS §3, §19: `stream=true` replays
+ * them): created, in_progress, each output item's added / content / done events, and the terminal
+ * event, numbered from 0. The text of a part comes as one delta (the pieces it was streamed in are
+ * not kept).
+ */
+export function replayEvents(response: Json): Json[] {
+  const events: Json[] = [];
+  const add = (type: string, fields: Json) => events.push({ type, sequence_number: events.length, ...fields });
+  const pending = { ...response, status: 'in_progress', completed_at: null, error: null, incomplete_details: null, output: [], usage: null };
+  add('response.created', { response: pending });
+  add('response.in_progress', { response: pending });
+  const output = Array.isArray(response.output) ? (response.output as Json[]) : [];
+  output.forEach((item, output_index) => {
+    const item_id = item.id;
+    if (item.type === 'message' && Array.isArray(item.content)) {
+      add('response.output_item.added', { output_index, item: { ...item, status: 'in_progress', content: [] } });
+      (item.content as Json[]).forEach((part, content_index) => {
+        const ids = { item_id, output_index, content_index };
+        if (part.type === 'output_text') {
+          add('response.content_part.added', { ...ids, part: { ...part, text: '' } });
+          add('response.output_text.delta', { ...ids, delta: part.text, logprobs: [] });
+          add('response.output_text.done', { ...ids, text: part.text, logprobs: [] });
+        } else add('response.content_part.added', { ...ids, part });
+        add('response.content_part.done', { ...ids, part });
+      });
+    } else if (item.type === 'function_call') {
+      add('response.output_item.added', { output_index, item: { ...item, status: 'in_progress', arguments: '' } });
+      add('response.function_call_arguments.delta', { item_id, output_index, delta: item.arguments });
+      add('response.function_call_arguments.done', { item_id, output_index, name: item.name, arguments: item.arguments });
+    } else add('response.output_item.added', { output_index, item });
+    add('response.output_item.done', { output_index, item });
+  });
+  const status = response.status === 'incomplete' || response.status === 'failed' ? response.status : 'completed';
+  add(`response.${status}`, { response });
+  return events;
+}
+
+function replay(ctx: Context, response: Json, query: RouteRequest['query']): void {
+  const text = [query.starting_after].flat()[0];
+  const after = text === undefined ? -1 : Number(text);
+  if (text !== undefined && !(Number.isInteger(after) && after >= 0)) {
+    throw invalidRequest(`Invalid 'starting_after': expected a non-negative integer, but got '${text}' instead.`, 'starting_after', 'invalid_type');
+  }
+  ctx.type = 'text/event-stream; charset=utf-8';
+  ctx.set('cache-control', 'no-cache');
+  ctx.body = replayEvents(response)
+    .filter((event) => (event.sequence_number as number) > after)
+    .map((event) => `event: ${String(event.type)}\ndata: ${JSON.stringify(event)}\n\n`)
+    .join('');
+}
+
 export function storedResponseRoutes(base: string): ProviderRoute[] {
   return [
-    route('GET', `${base}/{id}`, async ({ params }, deps) => {
-      const stored = await deps.storedResponses.get(params.id!);
-      if (!stored) throw responseNotFound(params.id!);
-      return stored.response;
-    }),
+    {
+      method: 'GET',
+      path: `${base}/{id}`,
+      async handle(ctx, { params, query }, deps) {
+        const stored = await deps.storedResponses.get(params.id!);
+        if (!stored) throw responseNotFound(params.id!);
+        if ([query.stream].flat()[0] === 'true') replay(ctx, stored.response, query);
+        else ctx.body = stored.response;
+      },
+    },
     route('DELETE', `${base}/{id}`, async ({ params }, deps) => {
       const [removed] = await Promise.all([deps.storedResponses.delete(params.id!), deps.responses.delete(params.id!)]);
       if (!removed) throw responseNotFound(params.id!);
