@@ -2,7 +2,7 @@
 // answer it gets validates against it; `arguments: auto` tool calls get arguments valid against the
 // tool's declared schema. Every provider's parser fills Conversation.responseSchema/toolSchemas;
 // decide() calls conformAnswer() on the answer before planning the reply.
-import type { Conversation, RequestedSchema } from './conversation.ts';
+import type { Conversation } from './conversation.ts';
 import { TextReply } from './reply.ts';
 import { resolveText, type CompiledToolCall, type ErrorAnswer, type TextAnswer, type ToolCallsAnswer } from './response.ts';
 import type { Rule } from './rules.ts';
@@ -30,12 +30,6 @@ function mockError(message: string): ErrorAnswer {
   return { kind: 'error', status: 400, message, type: undefined, code: undefined, retryAfterSeconds: undefined };
 }
 
-/** The JSON text the request's schema gets, and why it fails when it must (an unsatisfiable schema). */
-function generatedJson(requested: RequestedSchema, conversation: Conversation, seed: string): { json: string; error: string | undefined } {
-  const compiled = compileSchema(requested.schema, requested.dialect);
-  const { value, error } = generateInstance(compiled, { seed, hint: conversation.prompt });
-  return { json: JSON.stringify(value), error };
-}
 
 /**
  * Tool calls with `arguments: auto` get arguments generated against the tool's declared schema;
@@ -79,10 +73,11 @@ function conformCalls(rule: Rule | null, answer: ToolCallsAnswer, conversation: 
 function conformText(rule: Rule | null, answer: TextAnswer, conversation: Conversation): { answer: TextAnswer; mismatch: string | undefined } {
   const requested = conversation.responseSchema;
   if (!requested) return answer.json === 'auto' ? { answer: { ...answer, text: new TextReply('{}') }, mismatch: undefined } : { answer, mismatch: undefined };
-  const seed = requestSeed(conversation);
+  // Compiled once per distinct schema (schema-instance.ts caches it), looked up once per request.
+  const compiled = compileSchema(requested.schema, requested.dialect);
   const generate = (): { answer: TextAnswer; error: string | undefined } => {
-    const { json, error } = generatedJson(requested, conversation, seed);
-    return { answer: { ...answer, text: new TextReply(json) }, error };
+    const { value, error } = generateInstance(compiled, { seed: requestSeed(conversation), hint: conversation.prompt });
+    return { answer: { ...answer, text: new TextReply(JSON.stringify(value)) }, error };
   };
   const reportGenerated = (error: string | undefined) => (error ? `generated JSON fails ${requested.source}: ${error}` : undefined);
   if (answer.json === 'auto') {
@@ -97,7 +92,7 @@ function conformText(rule: Rule | null, answer: TextAnswer, conversation: Conver
     const generated = generate();
     return { answer: generated.answer, mismatch: reportGenerated(generated.error) };
   }
-  const error = checkInstance(compileSchema(requested.schema, requested.dialect), parsed);
+  const error = checkInstance(compiled, parsed);
   if (error === undefined) return { answer: { ...answer, text }, mismatch: undefined };
   if (rule === null) {
     const generated = generate();
