@@ -312,6 +312,17 @@ function combineStreams(a: Measured<Awaited<ReturnType<typeof streamLoad>>>, b: 
   };
 }
 
+/** This process's soft limit on open files (children inherit it), from /proc/self/limits. */
+function openFilesLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft === 'unlimited' ? Infinity : Number(soft);
+  } catch {
+    return Infinity;
+  }
+}
+
 /** The kernel's count of connections dropped because a listen queue was full (TcpExt ListenOverflows). */
 function listenOverflows(): number {
   try {
@@ -604,6 +615,10 @@ async function main() {
     if (only.has('S6')) {
       const streams = D.s6Streams.toLocaleString('en-US');
       log(`S6 ${streams} concurrent paced streams, ${D.s6Chars} chars at one per ${D.s6IntervalMs} ms, opened over ${D.s6RampMs / 1000} s`);
+      // Each stream is a connection, an fd in the server and one in the generator (children inherit
+      // this process's limit): under the limit, connections fail with EMFILE and read as the server's fault.
+      const fdLimit = openFilesLimit();
+      if (fdLimit < D.s6Streams + 1000) log(`  ! open-files limit ${fdLimit} is below ${D.s6Streams + 1000}: raise it (ulimit -n ${D.s6Streams * 2}) or streams will fail with EMFILE`);
       // The baseline needs mockllm's frames: capture them if S1-S3 did not (they share cannedPath).
       if (!needServers) {
         const mock = await spawnMock(configPath, { stdout: '/dev/null' });

@@ -1,6 +1,8 @@
-// SSE load clients on raw TCP sockets. Node's HTTP client raises one 'data' event per chunk of a
-// chunked response, and an SSE server writes one chunk per frame: at 1,000 frames per answer the
-// client, not the server, would be what S2 measures. Here the client reads whatever TCP hands it,
+// SSE load clients on raw TCP sockets: streamLoad (S2, back-to-back streams on keep-alive
+// connections) and pacedStreams (S3, S6, many slow streams at once, one connection each).
+// Node's HTTP client raises one 'data' event per chunk of a chunked response, and an SSE server
+// writes one chunk per frame: at 1,000 frames per answer the client, not the server, would be what
+// S2 measures. Here the client reads whatever TCP hands it,
 // counts frames as "\n\n" without parsing them, and finds the end of a response by the chunked
 // terminator, so it costs far less than the server it measures.
 import { connect, type Socket } from 'node:net';
@@ -174,120 +176,6 @@ export async function streamLoad(target: StreamRequest, options: { connections: 
     completionsPerS: round(latencies.length / durationS, 1),
     framesPerS: Math.round(frames / durationS),
     latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)) },
-  };
-}
-
-export interface SlowStreamsResult {
-  streams: number;
-  completed: number;
-  errors: number;
-  /** Streams whose content-frame count differed from the expected one. */
-  incomplete: number;
-  /** Most streams open at the same moment. */
-  peakOpen: number;
-  contentFrames: number;
-  /** Time between consecutive content frames of one stream, as the client saw them, ms. */
-  intervalMs: { p50: number; p99: number; max: number; mean: number };
-  /** Request to first byte, ms. */
-  ttfbMs: { p50: number; p99: number };
-  /** First stream opened → last stream ended. */
-  durationS: number;
-  /** Failures by error code (or 'status NNN'). */
-  errorKinds: Record<string, number>;
-}
-
-/**
- * `streams` concurrent streams, each on its own socket, opened at an even rate over `rampMs` (as
- * independent clients would arrive), timing every content frame (one containing `contentMarker`)
- * when its bytes arrive.
- */
-export async function slowStreams(
-  target: StreamRequest,
-  options: { streams: number; rampMs: number; contentMarker: string; expectedContentFrames: number; timeoutMs: number },
-): Promise<SlowStreamsResult> {
-  const request = requestBytes(target, false);
-  const intervals = new Float64Array(options.streams * (options.expectedContentFrames + 4));
-  let intervalCount = 0;
-  const ttfbs: number[] = [];
-  let completed = 0;
-  let errors = 0;
-  let incomplete = 0;
-  let open_ = 0;
-  let peakOpen = 0;
-  let contentFrames = 0;
-  const errorKinds: Record<string, number> = {};
-  const started = performance.now();
-
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const t0 = performance.now();
-      const socket = open(target);
-      let failure = 'closed early';
-      const reader = new ResponseReader(options.contentMarker);
-      let last = -1;
-      let count = 0;
-      let settled = false;
-      const timer = setTimeout(() => socket.destroy(new Error('timeout')), options.timeoutMs);
-      const finish = (ok: boolean) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        open_--;
-        contentFrames += count;
-        if (!ok) {
-          errors++;
-          const kind = reader.status && reader.status !== 200 ? `status ${reader.status}` : failure;
-          errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
-        }
-        else if (count !== options.expectedContentFrames) incomplete++;
-        else completed++;
-        socket.destroy();
-        resolve();
-      };
-      open_++;
-      peakOpen = Math.max(peakOpen, open_);
-      socket.on('connect', () => socket.write(request));
-      socket.on('data', (chunk: Buffer) => {
-        const now = performance.now();
-        if (reader.bytes === 0) ttfbs.push(now - t0);
-        const marked = reader.push(chunk);
-        for (let i = 0; i < marked; i++) {
-          if (last >= 0 && intervalCount < intervals.length) intervals[intervalCount++] = now - last;
-          last = now;
-        }
-        count += marked;
-        if (reader.done) finish(reader.status === 200);
-      });
-      socket.on('error', (error: NodeJS.ErrnoException) => {
-        failure = error.code ?? error.message;
-        finish(false);
-      });
-      socket.on('close', () => finish(reader.done && reader.status === 200));
-    });
-
-  const all: Promise<void>[] = [];
-  const tickMs = 5;
-  const perTick = Math.max(1, Math.ceil((options.streams * tickMs) / options.rampMs));
-  while (all.length < options.streams) {
-    for (let i = 0; i < perTick && all.length < options.streams; i++) all.push(one());
-    await new Promise((resolve) => setTimeout(resolve, tickMs));
-  }
-  await Promise.all(all);
-  const sorted = intervals.subarray(0, intervalCount).sort();
-  let sum = 0;
-  for (const value of sorted) sum += value;
-  ttfbs.sort((a, b) => a - b);
-  return {
-    streams: options.streams,
-    completed,
-    errors,
-    incomplete,
-    peakOpen,
-    contentFrames,
-    intervalMs: { p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted[sorted.length - 1] ?? NaN), mean: round(sum / sorted.length) },
-    ttfbMs: { p50: round(percentile(ttfbs, 50)), p99: round(percentile(ttfbs, 99)) },
-    durationS: round((performance.now() - started) / 1000),
-    errorKinds,
   };
 }
 
