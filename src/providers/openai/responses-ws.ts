@@ -12,7 +12,6 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { decide, type Decision } from '../../engine/decide.ts';
 import { ApiError, configuredError, invalidRequest } from '../../http/errors.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
-import type { RequestState } from '../../http/state.ts';
 import { openAiErrorBody } from '../openai-format/errors.ts';
 import { renderResponseStream, renderResponsesStreamError } from '../openai-format/responses-encode.ts';
 import { listValues } from '../openai-format/validation.ts';
@@ -51,7 +50,6 @@ export function responsesWebSocketRoute(path: string, endpoint: string, provider
       const socket = ctx.req.socket;
       ctx.respond = false;
       ctx.status = 101;
-      (ctx.state as RequestState).asked = { model: '', prompt: '', stream: true };
       handshakeHeaders.set(ctx.req, ctx.response.headers);
       const ws = await new Promise<WebSocket | undefined>((resolve) => {
         socket.once('close', () => resolve(undefined));
