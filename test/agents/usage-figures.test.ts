@@ -141,6 +141,18 @@ describe('a rule\'s thinking in Gemini and Bedrock', () => {
     assert.equal(streamedThought, THOUGHT);
   });
 
+  test('@google/genai: with includeThoughts and no thinking in the rule a thought part still comes first; a budget of 0 thinks nothing', async () => {
+    const ai = new GoogleGenAI({ apiKey: 'g-key', httpOptions: { baseUrl: server.url } });
+    const thought = await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'what is new?', config: { thinkingConfig: { includeThoughts: true } } });
+    const parts = thought.candidates![0]!.content!.parts!;
+    assert.equal(parts[0]!.thought, true);
+    assert.match(parts[0]!.text!, /what is new/);
+    assert.ok(thought.usageMetadata!.thoughtsTokenCount! > 0);
+    const off = await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'what is new?', config: { thinkingConfig: { thinkingBudget: 0, includeThoughts: true } } });
+    assert.ok(!off.candidates![0]!.content!.parts!.some((p) => p.thought));
+    assert.equal(off.usageMetadata!.thoughtsTokenCount, undefined);
+  });
+
   test('bedrock runtime: with thinking on, a reasoningContent block with text and signature comes first, streamed as reasoning deltas; without, none', async () => {
     const client = runtimeClient(server.url, 'http1');
     const plain = { modelId: 'anthropic.claude-sonnet-4-5-20250929-v1:0', messages: [{ role: 'user' as const, content: [{ text: 'think first' }] }] };

@@ -26,8 +26,10 @@ function thinkingAsked(request: GenerateRequest): { enabled: boolean; include: b
   const config = request.body.generationConfig?.thinkingConfig;
   if (config === null || typeof config !== 'object') return { enabled: false, include: false };
   const { includeThoughts, thinkingBudget, thinkingLevel } = config as { includeThoughts?: unknown; thinkingBudget?: unknown; thinkingLevel?: unknown };
+  // A budget of 0 turns thinking off, thoughts included or not.
+  if (thinkingBudget === 0) return { enabled: false, include: false };
   const include = includeThoughts === true;
-  return { enabled: include || (typeof thinkingBudget === 'number' && thinkingBudget !== 0) || typeof thinkingLevel === 'string', include };
+  return { enabled: include || typeof thinkingBudget === 'number' || typeof thinkingLevel === 'string', include };
 }
 
 /** The thinking (the rule's, or the mock's own when the request turns thinking on), and whether its summary is shown as thought parts. */
