@@ -1,10 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import compose from 'koa-compose';
-import bodyParser from 'koa-bodyparser';
 import type { Context, Middleware, Next } from 'koa';
 import type { RuleStore } from '../engine/store.ts';
 import { isDecompressionError } from '../http/errors.ts';
+import { loadBodyParser } from '../http/json-body.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { AdminError, sendAdminError } from './errors.ts';
@@ -76,7 +76,7 @@ export function adminMiddleware(options: AdminOptions): Middleware {
     adminErrors(options.logger),
     authorize(store, options.token),
     routeFirst(router),
-    bodyParser({ enableTypes: ['json'], jsonLimit: ADMIN_BODY_LIMIT, strict: true, detectJSON: () => true }) as unknown as Middleware,
+    adminBody(),
     router.routes() as unknown as Middleware,
     (ctx: Context) => {
       // The path exists with other methods: 405 with Allow, as HTTP asks (RFC 9110 §15.5.6).
@@ -148,5 +148,14 @@ function adminErrors(logger: Logger): Middleware {
       logger.error({ err: error, route: ctx.path }, 'unexpected error in the admin API');
       sendAdminError(ctx, new AdminError(500, 'internal', 'Unexpected error; see the server log.'));
     }
+  };
+}
+
+/** The admin API's JSON body parser, built (and koa-bodyparser loaded) with the first admin request, not at start-up. */
+function adminBody(): Middleware {
+  let parse: Middleware | undefined;
+  return (ctx, next) => {
+    parse ??= loadBodyParser()({ enableTypes: ['json'], jsonLimit: ADMIN_BODY_LIMIT, strict: true, detectJSON: () => true }) as unknown as Middleware;
+    return parse(ctx, next);
   };
 }

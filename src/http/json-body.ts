@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Context, Middleware, Next } from 'koa';
-import bodyParser from 'koa-bodyparser';
+import type bodyParserType from 'koa-bodyparser';
 import type { RuleStore } from '../engine/store.ts';
 import type { RequestState } from './state.ts';
 
@@ -21,6 +22,11 @@ export function jsonBody(store: RuleStore): Middleware {
 
 const NOTHING_NEXT = async () => {};
 
+// koa-bodyparser and what it brings (co-body, raw-body, iconv-lite, qs: ~100 ms of start-up CPU,
+// docs/benchmarks.md S5) is only needed for a compressed body: loaded with the first one.
+const requireHere = createRequire(import.meta.url);
+export const loadBodyParser = (): typeof bodyParserType => requireHere('koa-bodyparser') as typeof bodyParserType;
+
 /**
  * The JSON body step as a plain function (see jsonBody), for the provider routes' one-function
  * request path (app.ts): sets `ctx.request.body` and `rawBody` for a POST to a served route.
@@ -30,7 +36,7 @@ export function bodyReader(store: RuleStore): (ctx: Context) => Promise<void> | 
   const parserFor = (limit: number) => {
     let parser = parsers.get(limit);
     if (!parser) {
-      parser = bodyParser({ enableTypes: ['json'], jsonLimit: `${limit}b`, strict: true, detectJSON: () => true }) as unknown as Middleware;
+      parser = loadBodyParser()({ enableTypes: ['json'], jsonLimit: `${limit}b`, strict: true, detectJSON: () => true }) as unknown as Middleware;
       parsers.set(limit, parser);
     }
     return parser;
