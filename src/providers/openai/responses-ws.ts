@@ -8,7 +8,8 @@
 // events, terminal like `response.completed`, and the socket stays open for the next request.
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { createRequire } from 'node:module';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
 import { decide, type Decision } from '../../engine/decide.ts';
 import { ApiError, configuredError, invalidRequest } from '../../http/errors.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
@@ -19,16 +20,25 @@ import type { ProviderDeps, ProviderRoute, RouteRequest } from '../provider.ts';
 import { parseResponses } from './responses-routes.ts';
 
 // Handshakes only: no server of its own and no client list (sockets belong to the connection that upgraded).
-const handshakes = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false });
+// ws (with node:https and node:tls, which it loads: ~100 ms of start-up CPU, docs/benchmarks.md S5)
+// is loaded with the first WebSocket request, not at start-up.
+let handshakeServer: WebSocketServer | undefined;
 const NO_BYTES = Buffer.alloc(0);
 // The 101 answer carries the headers any answer of the route would (request id, the provider's
 // headers, CORS), as ws lets a server add them to the handshake response.
 const handshakeHeaders = new WeakMap<IncomingMessage, Record<string, unknown>>();
-handshakes.on('headers', (lines: string[], req: IncomingMessage) => {
-  for (const [name, value] of Object.entries(handshakeHeaders.get(req) ?? {})) {
-    if (value !== undefined && !/[\r\n]/.test(String(value))) lines.push(`${name}: ${String(value)}`);
-  }
-});
+function handshakes(): WebSocketServer {
+  if (handshakeServer) return handshakeServer;
+  const { WebSocketServer: Server } = createRequire(import.meta.url)('ws') as { WebSocketServer: typeof WebSocketServer };
+  handshakeServer = new Server({ noServer: true, clientTracking: false, perMessageDeflate: false });
+  handshakeServer.on('headers', (lines: string[], req: IncomingMessage) => {
+    for (const [name, value] of Object.entries(handshakeHeaders.get(req) ?? {})) {
+      if (value !== undefined && !/[\r\n]/.test(String(value))) lines.push(`${name}: ${String(value)}`);
+    }
+  });
+  return handshakeServer;
+}
+
 // RFC 6455 §4.1: a base64 16-byte nonce, and version 13 (ws also takes 8).
 const KEY = /^[+/0-9A-Za-z]{22}==$/;
 
@@ -53,7 +63,7 @@ export function responsesWebSocketRoute(path: string, endpoint: string, provider
       handshakeHeaders.set(ctx.req, ctx.response.headers);
       const ws = await new Promise<WebSocket | undefined>((resolve) => {
         socket.once('close', () => resolve(undefined));
-        handshakes.handleUpgrade(ctx.req, socket, NO_BYTES, (upgraded) => resolve(upgraded));
+        handshakes().handleUpgrade(ctx.req, socket, NO_BYTES, (upgraded) => resolve(upgraded));
       });
       if (!ws) return;
       serve(ws, request, ctx.req.headers, deps, endpoint, provider);
