@@ -13,6 +13,7 @@ import { VirtualClock } from '../engine/virtual-clock.ts';
 import { createRedisState } from '../../src/state/redis/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { RedisServer, redisMissing } from '../state/support/redis.ts';
+import { capture, replay } from './support.ts';
 
 const CONFIG = `settings:
   prompt_cache: true
@@ -177,6 +178,32 @@ describe('Anthropic cache_control breakpoints', () => {
       assert.deepEqual([usage.cache_creation_input_tokens, usage.cache_read_input_tokens], [0, 0]);
     } finally {
       await plain.stop();
+    }
+  });
+});
+
+describe('a captured Claude Code tool loop', () => {
+  test('replayed under strict mode, its first request writes the cache and every later one reads most of its prompt from it', async () => {
+    const strict = await startTestServer('settings: { strict: true, prompt_cache: true }\nresponses: {}\n');
+    try {
+      const usages: Anthropic.Usage[] = [];
+      for (const request of capture('claude-code-tool-loop')) {
+        const sent = await replay(strict.url, request, { ...request.body, stream: false });
+        assert.equal(sent.status, 200, sent.text);
+        const usage = (JSON.parse(sent.text) as Anthropic.Message).usage;
+        // count_tokens takes the body without the fields only /v1/messages takes.
+        const { stream: _s, max_tokens: _m, metadata: _d, ...counted } = request.body;
+        const count = await fetch(`${strict.url}/v1/messages/count_tokens`, { method: 'POST', headers: request.headers, body: JSON.stringify(counted) });
+        assert.equal(count.status, 200);
+        const total = ((await count.json()) as { input_tokens: number }).input_tokens;
+        assert.equal(usage.input_tokens + usage.cache_creation_input_tokens! + usage.cache_read_input_tokens!, total);
+        usages.push(usage);
+      }
+      assert.equal(usages[0]!.cache_read_input_tokens, 0);
+      assert.ok(usages[0]!.cache_creation_input_tokens! > 5000, JSON.stringify(usages[0]));
+      for (const later of usages.slice(1)) assert.ok(later.cache_read_input_tokens! > later.cache_creation_input_tokens! + later.input_tokens, JSON.stringify(later));
+    } finally {
+      await strict.stop();
     }
   });
 });
