@@ -19,6 +19,7 @@ const isObject = (value: unknown): value is Node => value !== null && typeof val
 const COUNT_KEYWORDS = ['minItems', 'maxItems', 'minLength', 'maxLength', 'minProperties', 'maxProperties'];
 const NUMBER_KEYWORDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
 // Gemini's Schema.format values that name a number's width or mark an enum, not a JSON Schema format.
+const MAX_SCHEMA_DEPTH = 64;
 const OPENAPI_ONLY_FORMATS = new Set(['enum', 'int32', 'int64', 'float', 'double']);
 const SUBSCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
 const SUBSCHEMA_MAPS = ['properties', '$defs', 'definitions', 'patternProperties', 'dependentSchemas'];
@@ -30,16 +31,19 @@ const SUBSCHEMAS = ['items', 'additionalProperties', 'not', 'if', 'then', 'else'
  * exclusive bounds as numbers; the root's `$schema` and every `$id` dropped (the validator picks its
  * draft from `$schema` before this runs, and ids would collide between requests' schemas).
  */
-export function normalizeSchema(schema: unknown, dialect: SchemaDialect, root = true): unknown {
-  if (Array.isArray(schema)) return schema.map((s) => normalizeSchema(s, dialect, false));
+export function normalizeSchema(schema: unknown, dialect: SchemaDialect, root = true, depth = 0): unknown {
+  // Nesting no real schema reaches (a hostile body) is cut off, not followed into a stack overflow.
+  if (depth > MAX_SCHEMA_DEPTH) return {};
+  const inner = (value: unknown) => normalizeSchema(value, dialect, false, depth + 1);
+  if (Array.isArray(schema)) return schema.map(inner);
   if (!isObject(schema)) return schema;
   const out: Node = {};
   for (const [key, value] of Object.entries(schema)) {
     if ((root && key === '$schema') || key === '$id') continue;
     if (key === 'enum' || key === 'const' || key === 'default' || key === 'example' || key === 'examples' || key === 'required') out[key] = value;
-    else if (SUBSCHEMA_MAPS.includes(key) && isObject(value)) out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeSchema(v, dialect, false)]));
-    else if (SUBSCHEMA_LISTS.includes(key) && Array.isArray(value)) out[key] = value.map((v) => normalizeSchema(v, dialect, false));
-    else if (SUBSCHEMAS.includes(key)) out[key] = normalizeSchema(value, dialect, false);
+    else if (SUBSCHEMA_MAPS.includes(key) && isObject(value)) out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inner(v)]));
+    else if (SUBSCHEMA_LISTS.includes(key) && Array.isArray(value)) out[key] = value.map(inner);
+    else if (SUBSCHEMAS.includes(key)) out[key] = inner(value);
     else if (COUNT_KEYWORDS.includes(key) && typeof value === 'string' && /^\d+$/.test(value)) out[key] = Number(value);
     else if (NUMBER_KEYWORDS.includes(key) && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) out[key] = Number(value);
     else out[key] = value;
@@ -117,6 +121,8 @@ export interface CompiledSchema {
   compileError: string | undefined;
 }
 
+const UNUSABLE: CompiledSchema = { schema: {}, validate: undefined, compileError: 'the schema nests too deeply to read' };
+
 // Request bodies are parsed afresh each time, so identity is the schema's JSON text. A client sends
 // a handful of distinct schemas; the bound keeps a client that sends a new one each time from
 // growing the cache without end.
@@ -125,7 +131,13 @@ const compiledCache = new Map<string, CompiledSchema>();
 
 /** The schema normalised and compiled, from the cache when the same schema came before. */
 export function compileSchema(schema: unknown, dialect: SchemaDialect): CompiledSchema {
-  const key = `${dialect}\u0000${JSON.stringify(schema) ?? 'undefined'}`;
+  let key: string;
+  try {
+    key = `${dialect}\u0000${JSON.stringify(schema) ?? 'undefined'}`;
+  } catch {
+    // Too deep to serialise (the body parser took it): no schema anyone can use; answer without one.
+    return UNUSABLE;
+  }
   const cached = compiledCache.get(key);
   if (cached) return cached;
   const normalized = normalizeSchema(schema, dialect);

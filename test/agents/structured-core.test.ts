@@ -155,6 +155,16 @@ describe('a rule whose JSON fails the schema', () => {
     assert.equal(response.headers.get('x-mockllm-schema-mismatch'), null);
   });
 
+  test('a schema nested thousands of levels deep gets an answer, not a server error', async () => {
+    const depth = 5000;
+    const schema = `${'{"type":"array","items":'.repeat(depth)}{"type":"string"}${'}'.repeat(depth)}`;
+    const body = `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"deep"}],"response_format":{"type":"json_schema","json_schema":{"name":"deep","schema":${schema}}}}`;
+    const response = await fetch(`${lenient.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(response.status, 200, await response.clone().text());
+    const content = ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
+    assert.doesNotThrow(() => JSON.parse(content));
+  });
+
   test('json: auto without a schema in the request answers an empty object', async () => {
     const response = await fetch(`${lenient.url}/v1/chat/completions`, {
       method: 'POST',
