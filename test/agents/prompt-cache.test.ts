@@ -208,6 +208,32 @@ describe('a captured Claude Code tool loop', () => {
   });
 });
 
+describe('a captured Codex CLI tool loop', () => {
+  test('replayed under strict mode, each later request reports cached_tokens in 128-token steps and a reasoning item first', async () => {
+    const strict = await startTestServer('settings: { strict: true, prompt_cache: true }\nresponses: {}\n');
+    try {
+      const responses: OpenAI.Responses.Response[] = [];
+      for (const request of capture('codex-tool-loop')) {
+        const sent = await replay(strict.url, request, { ...request.body, stream: false });
+        assert.equal(sent.status, 200, sent.text);
+        responses.push(JSON.parse(sent.text) as OpenAI.Responses.Response);
+      }
+      assert.equal(responses[0]!.usage!.input_tokens_details.cached_tokens, 0);
+      for (const later of responses.slice(1)) {
+        const { input_tokens, input_tokens_details } = later.usage!;
+        assert.ok(input_tokens_details.cached_tokens >= 1024 && input_tokens_details.cached_tokens % 128 === 0 && input_tokens - input_tokens_details.cached_tokens < 256, JSON.stringify(later.usage));
+      }
+      // Codex asks for reasoning (effort, encrypted content): every answer opens with a reasoning item.
+      for (const response of responses) {
+        assert.equal(response.output[0]!.type, 'reasoning');
+        assert.ok(response.usage!.output_tokens_details.reasoning_tokens > 0);
+      }
+    } finally {
+      await strict.stop();
+    }
+  });
+});
+
 describe('OpenAI automatic prompt caching', () => {
   const long = (variant: string) => [
     { role: 'system' as const, content: `${SYSTEM}\nVariant: ${variant}.` },
