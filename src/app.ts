@@ -357,9 +357,10 @@ function recordJournal(ctx: Context, journal: StateStores['journal']): void {
     body: body ?? null,
     bodyBytes: raw === undefined ? 0 : Buffer.byteLength(raw),
     // The decision itself: its explanation and the reply sent are read from it when listed.
-    ...(decision && { decision, delivered: requestState.delivered }),
+    decision,
+    delivered: requestState.delivered,
     ...(ctx.status >= 400 && { error: failureOf(ctx) ?? null }),
-    ...(requestState.proxied && { proxied: requestState.proxied }),
+    proxied: requestState.proxied,
   });
 }
 
