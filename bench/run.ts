@@ -731,42 +731,59 @@ async function main() {
       log('S5 start-up');
       const startup = await runStartup({ runs: D.s5Runs, idleMs: 1000 });
       results.S5 = startup;
-      const { mock, mockSrc, aimock, baseline, help, version } = startup;
+      const { mock, mockCold, mockSrc, aimock, baseline, help, version } = startup;
       log(`  mockllm (dist/cli.js): first chat ${mock.firstChatMs} ms (CPU ${mock.startupCpuMs} ms), idle RSS ${mock.idleRssMb} MB; --help ${help.mock} ms, --version ${version.mock} ms`);
+      log(`  mockllm (dist/cli.js, empty compile cache): first chat ${mockCold.firstChatMs} ms (CPU ${mockCold.startupCpuMs} ms)`);
       log(`  mockllm (src/cli.ts): first chat ${mockSrc.firstChatMs} ms (CPU ${mockSrc.startupCpuMs} ms), idle RSS ${mockSrc.idleRssMb} MB; --help ${help.mockSrc} ms, --version ${version.mockSrc} ms`);
       log(`  aimock: first chat ${aimock.firstChatMs} ms (CPU ${aimock.startupCpuMs} ms), idle RSS ${aimock.idleRssMb} MB; --help ${help.aimock} ms`);
       log(`  bare node:http: first 200 ${baseline.firstChatMs} ms, idle RSS ${baseline.idleRssMb} MB; print and exit ${help.baseline} ms`);
-      const scenario = 'S5 start-up (node dist/cli.js, the npm bin and image)';
+      const scenario = 'S5 start-up (node dist/cli.js: npm bin, image)';
       const toAimock = round(mock.firstChatMs / aimock.firstChatMs);
       rows.push({
         scenario,
         metric: 'spawn → first chat completion ms',
         mockllm: mock.firstChatMs,
         baseline: baseline.firstChatMs,
-        ratio: toAimock,
+        peer: aimock.firstChatMs,
+        ratio: round(mock.firstChatMs / baseline.firstChatMs),
+        peerRatio: toAimock,
         target: '≤ 1.2× aimock',
         pass: toAimock <= 1.2,
-        note: `ratio: to aimock (${aimock.firstChatMs} ms); CPU to first answer ${mock.startupCpuMs} ms vs aimock ${aimock.startupCpuMs} ms; node src/cli.ts ${mockSrc.firstChatMs} ms`,
+        note: `empty compile cache (first start) ${mockCold.firstChatMs} ms; node src/cli.ts ${mockSrc.firstChatMs} ms`,
+      });
+      rows.push({
+        scenario,
+        metric: 'CPU ms until that answer',
+        mockllm: mock.startupCpuMs,
+        baseline: baseline.startupCpuMs,
+        peer: aimock.startupCpuMs,
+        ratio: round(mock.startupCpuMs / baseline.startupCpuMs),
+        peerRatio: round(mock.startupCpuMs / aimock.startupCpuMs),
+        note: `less sensitive to load than wall time; empty compile cache ${mockCold.startupCpuMs} ms; node src/cli.ts ${mockSrc.startupCpuMs} ms`,
       });
       rows.push({
         scenario,
         metric: '--help / --version ms',
         mockllm: `${help.mock} / ${version.mock}`,
         baseline: `${help.baseline} / ${version.baseline}`,
+        peer: `${help.aimock} / —`,
         ratio: round(Math.max(help.mock, version.mock) / help.baseline),
+        peerRatio: round(help.mock / help.aimock),
         target: '≤ 150',
         pass: help.mock <= 150 && version.mock <= 150,
-        note: `baseline: node printing a line; aimock --help ${help.aimock} ms; node src/cli.ts ${help.mockSrc} / ${version.mockSrc} ms`,
+        note: `bare node: a process that prints a line; aimock has no --version; node src/cli.ts ${help.mockSrc} / ${version.mockSrc} ms`,
       });
       rows.push({
         scenario,
-        metric: 'idle RSS MB (after the first answer)',
+        metric: 'idle RSS MB (1 s after the first answer)',
         mockllm: mock.idleRssMb,
         baseline: baseline.idleRssMb,
-        ratio: round(mock.idleRssMb / aimock.idleRssMb),
+        peer: aimock.idleRssMb,
+        ratio: round(mock.idleRssMb / baseline.idleRssMb),
+        peerRatio: round(mock.idleRssMb / aimock.idleRssMb),
         target: '≤ 100',
         pass: mock.idleRssMb <= 100,
-        note: `ratio: to aimock (${aimock.idleRssMb} MB); node src/cli.ts ${mockSrc.idleRssMb} MB`,
+        note: `node src/cli.ts ${mockSrc.idleRssMb} MB`,
       });
     }
   } finally {
