@@ -37,6 +37,45 @@ interface PromptBlock {
 
 const isBlock = (value: unknown): value is Block => value !== null && typeof value === 'object' && !Array.isArray(value);
 
+/**
+ * o200k tokens of a JSON value's strings (keys and values, each counted once and remembered), plus
+ * one per value for its punctuation: close to the count of its JSON text, without serialising it.
+ * Tool definitions are tens of kilobytes of schema on every agent request, resent unchanged, and
+ * JSON.stringify of them costs several times the counting.
+ */
+function jsonTokens(value: unknown): number {
+  if (typeof value === 'string') return stringTokens(value) + 1;
+  if (Array.isArray(value)) {
+    let total = 1;
+    for (const item of value) total += jsonTokens(item);
+    return total;
+  }
+  if (value !== null && typeof value === 'object') {
+    let total = 1;
+    for (const key in value) total += stringTokens(key) + 1 + jsonTokens((value as Block)[key]);
+    return total;
+  }
+  return 1;
+}
+
+// Schema strings repeat across tools and requests ("type", "string", each description): a plain
+// map, emptied when full, is cheaper per lookup than the shared LRU memo for thousands of them.
+const SCHEMA_STRINGS_MAX = 20_000;
+const SCHEMA_STRING_MAX_CHARS = 2_000;
+const schemaStrings = new Map<string, number>();
+
+function stringTokens(text: string): number {
+  if (text.length > SCHEMA_STRING_MAX_CHARS) return countTextTokens(text);
+  let count = schemaStrings.get(text);
+  if (count === undefined) {
+    if (schemaStrings.size >= SCHEMA_STRINGS_MAX) schemaStrings.clear();
+    schemaStrings.set(text, (count = countTextTokens(text)));
+  }
+  return count;
+}
+
+const jsonTextTokens = (value: unknown) => Math.ceil(jsonTokens(value) * ANTHROPIC_FACTOR);
+
 function ttlOf(block: Block): CacheTtl | undefined {
   const control = block.cache_control;
   if (!isBlock(control)) return undefined;
@@ -62,7 +101,7 @@ function blockTokens(block: Block, countThinking: boolean): number {
       return typeof block.text === 'string' ? anthropicTextTokens(block.text) : 0;
     case 'tool_use':
     case 'server_tool_use':
-      return anthropicTextTokens(typeof block.name === 'string' ? block.name : '') + anthropicTextTokens(JSON.stringify(block.input ?? {}));
+      return anthropicTextTokens(typeof block.name === 'string' ? block.name : '') + jsonTextTokens(block.input ?? {});
     case 'tool_result':
       return anthropicTextTokens(contentText(block.content));
     case 'thinking':
@@ -83,7 +122,7 @@ function promptBlocks(request: PromptSource): PromptBlock[] {
     for (const tool of request.tools) {
       if (!isBlock(tool)) continue;
       const definition = withoutCacheControl(tool);
-      blocks.push({ tokens: anthropicTextTokens(JSON.stringify(definition)), content: definition, ttl: ttlOf(tool) });
+      blocks.push({ tokens: jsonTextTokens(definition), content: definition, ttl: ttlOf(tool) });
     }
   }
   const framed = (parts: PromptBlock[]) => {
