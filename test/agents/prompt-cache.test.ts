@@ -97,6 +97,21 @@ describe('Anthropic cache_control breakpoints', () => {
     assert.equal((await usageOf(body)).cache_read_input_tokens, 0);
   });
 
+  test('a 1-hour breakpoint then a 5-minute one split the write by TTL; after 5 minutes only the 1-hour prefix is read', async () => {
+    const body: Body = {
+      system: cachedSystem('mixed', '1h'),
+      messages: [{ role: 'user', content: [{ type: 'text', text: `Context: ${SYSTEM}`, cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'first question' }] }],
+    };
+    const written = await usageOf(body);
+    const { ephemeral_1h_input_tokens: hour, ephemeral_5m_input_tokens: five } = written.cache_creation!;
+    assert.ok(hour > 1000 && five > 1000, JSON.stringify(written));
+    assert.equal(hour + five, written.cache_creation_input_tokens);
+    await clock.advance(10 * MINUTE);
+    const later = await usageOf(body);
+    assert.equal(later.cache_read_input_tokens, hour, 'the system prefix (1 hour) is read');
+    assert.deepEqual(later.cache_creation, { ephemeral_5m_input_tokens: five, ephemeral_1h_input_tokens: 0 }, 'the expired 5-minute part is written again');
+  });
+
   test('a growing conversation with the breakpoint on its last turn reads the previous turn\'s prefix and writes the rest', async () => {
     const turn1: Anthropic.MessageParam[] = [{ role: 'user', content: [{ type: 'text', text: 'Please review the parser module.', cache_control: { type: 'ephemeral' } }] }];
     const system: Anthropic.TextBlockParam[] = [{ type: 'text', text: `${SYSTEM}\nVariant: growing.` }];
