@@ -182,7 +182,10 @@ const LISTEN_BACKLOG = 65_535;
 
 /** Loads the config (throwing a ConfigError if it is unusable), starts listening and watching. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const core = await createMockServer(options);
+  // The config watcher (chokidar's set-up: ~50 ms of CPU) starts once the port is open, so the
+  // first requests are answered while it sets up; 'mockllm listening' is logged when it is ready,
+  // so whoever waits for that line can edit the config and be sure the edit is seen.
+  const core = await createMockServer({ ...options, watch: false });
   const { logger, lifecycle } = core;
   const server = createServer(core.handler);
   // Clients that keep connections alive (every SDK) would otherwise hold close() open.
@@ -215,6 +218,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   } catch (error) {
     await core.close();
     throw error;
+  }
+  if (options.watch !== false) {
+    try {
+      await core.config.watch();
+    } catch (error) {
+      await core.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    }
   }
   const { port } = server.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
