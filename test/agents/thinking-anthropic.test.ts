@@ -120,6 +120,15 @@ describe('thinking through a two-step tool loop (strict mode)', () => {
     await rejects400(ask([first, { role: 'assistant', content: withoutThinking }, toolResultFor(step1)]), /messages\.1\.content\.0\.type: Expected `thinking` or `redacted_thinking`, but found `text`/);
   });
 
+  test('under adaptive thinking a continuation whose tool-use turn has no thinking block is accepted, as the model may skip thinking', async () => {
+    const step1 = await ask([first]);
+    const withoutThinking = step1.content.filter((b) => b.type !== 'thinking');
+    const adaptive = { type: 'adaptive' } as unknown as Anthropic.ThinkingConfigParam;
+    const step2 = await ask([first, { role: 'assistant', content: withoutThinking }, toolResultFor(step1)], { thinking: adaptive });
+    assert.equal(step2.stop_reason, 'end_turn');
+    assert.equal((step2.content.find((b) => b.type === 'text') as Anthropic.TextBlock).text, ANSWER);
+  });
+
   test('a thinking block sent back edited fails its signature; one sent back unsigned misses a field', async () => {
     const step1 = await ask([first]);
     const edited = step1.content.map((b) => (b.type === 'thinking' ? { ...b, thinking: `${b.thinking} (edited)` } : b));

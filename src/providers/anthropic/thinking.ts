@@ -32,8 +32,8 @@ const DOCS = 'https://docs.claude.com/en/docs/build-with-claude/extended-thinkin
  * - a forced tool (`tool_choice` `any` or `tool`) or a `temperature` other than 1 with thinking on;
  * - thinking blocks without a signature, or sent back edited (a signature the mock made that no
  *   longer matches the text; another's signature is taken as it is);
- * - with thinking on, a tool-result continuation whose assistant turn (with the tool_use) does not
- *   start with its thinking block;
+ * - with thinking `enabled` (not `adaptive`), a tool-result continuation whose assistant turn (with
+ *   the tool_use) does not start with its thinking block;
  * - more than 4 `cache_control` breakpoints.
  */
 export function checkThinking(body: Block): void {
@@ -70,7 +70,10 @@ export function checkThinking(body: Block): void {
       }
     });
   });
-  if (enabled) checkContinuation(messages);
+  // Under `adaptive` the model may skip thinking on a turn, and such a turn carries no thinking block
+  // ("Steering thinking", https://docs.claude.com/en/docs/build-with-claude/adaptive-thinking), so
+  // only a fixed `enabled` budget makes the continuation rule hold.
+  if (isBlock(thinking) && thinking.type === 'enabled') checkContinuation(messages);
   checkBreakpoints(body);
 }
 

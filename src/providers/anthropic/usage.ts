@@ -44,18 +44,23 @@ const isBlock = (value: unknown): value is Block => value !== null && typeof val
  * JSON.stringify of them costs several times the counting.
  */
 function jsonTokens(value: unknown): number {
-  if (typeof value === 'string') return stringTokens(value) + 1;
-  if (Array.isArray(value)) {
-    let total = 1;
-    for (const item of value) total += jsonTokens(item);
-    return total;
+  // An explicit stack, not recursion: a request body nested thousands deep (the JSON parser
+  // accepts it) must get its count, not a RangeError.
+  let total = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    total += 1;
+    if (typeof item === 'string') total += stringTokens(item);
+    else if (Array.isArray(item)) for (const inner of item) pending.push(inner);
+    else if (item !== null && typeof item === 'object') {
+      for (const key in item) {
+        total += stringTokens(key) + 1;
+        pending.push((item as Block)[key]);
+      }
+    }
   }
-  if (value !== null && typeof value === 'object') {
-    let total = 1;
-    for (const key in value) total += stringTokens(key) + 1 + jsonTokens((value as Block)[key]);
-    return total;
-  }
-  return 1;
+  return total;
 }
 
 // Schema strings repeat across tools and requests ("type", "string", each description): a plain
