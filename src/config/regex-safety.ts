@@ -13,6 +13,9 @@ import { createContext, Script } from 'node:vm';
 const RUN_LENGTHS = [48];
 const SUFFIXES = ['!', '\u0000', ' '];
 const TIMEOUT_MS = 250;
+// The VM timeout is wall-clock time: on a starved CPU (a busy CI machine) a safe regex can miss it
+// once. An exponential one misses it every time, so only a miss on every attempt condemns it.
+const ATTEMPTS = 3;
 
 const context = createContext({ regex: /$/, probes: [] as string[] });
 const probe = new Script('for (const input of probes) regex.test(input);');
@@ -35,17 +38,24 @@ export function backtracksExponentially(regex: RegExp): { length: number } | und
   const units = probeUnits(regex.source);
   for (const length of RUN_LENGTHS) {
     const probes = units.flatMap((unit) => SUFFIXES.map((suffix) => unit.repeat(Math.ceil(length / unit.length)) + suffix));
+    if (!answersInTime(regex, probes)) return { length: length + 1 };
+  }
+  return undefined;
+}
+
+function answersInTime(regex: RegExp, probes: string[]): boolean {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     context.regex = regex;
     context.probes = probes;
     try {
       probe.runInContext(context, { timeout: TIMEOUT_MS });
+      return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return { length: length + 1 };
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw error;
     } finally {
       context.regex = /$/;
       context.probes = [];
     }
   }
-  return undefined;
+  return false;
 }
