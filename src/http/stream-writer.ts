@@ -27,6 +27,12 @@ export interface StreamPlan {
   fault?: { afterChunks: number; mode: 'error_event' | 'disconnect'; errorFrame: string | Uint8Array };
   /** Whose time the delays are measured on (the system's unless a test injects one). */
   clock?: Clock;
+  /**
+   * Awaited after the last frame is written and before the response ends: state writes the answer
+   * depends on (a stored response another replica may be asked for next) land before the client,
+   * which reads to the end, can use them.
+   */
+  beforeEnd?: () => Promise<unknown>;
 }
 
 /**
@@ -135,6 +141,7 @@ export async function writeStream(res: ServerResponse, frames: Iterator<StreamIt
     }
     flush();
     uncork();
+    if (plan.beforeEnd) await plan.beforeEnd().catch(() => {});
     res.end();
     return { outcome: 'completed', contentChunks };
   } finally {

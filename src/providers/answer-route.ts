@@ -74,7 +74,9 @@ async function respond<Request>(ctx: Context, deps: ProviderDeps, adapter: Answe
     }
     if (fault) throw new ApiError({ status: 500, kind: 'internal', message: fault.message });
     stampProcessingTime(ctx);
-    sendJson(ctx, adapter.renderJson(reply, conversation, request, more));
+    const body = adapter.renderJson(reply, conversation, request, more);
+    if (adapter.settled) await adapter.settled(request).catch(() => {});
+    sendJson(ctx, body);
     return;
   }
 
@@ -82,6 +84,10 @@ async function respond<Request>(ctx: Context, deps: ProviderDeps, adapter: Answe
   const encoded = adapter.renderStream(reply, conversation, request, more);
   const frames = framing.wrap ? framing.wrap(encoded) : encoded;
   const plan: StreamPlan = { clock: deps.clock };
+  if (adapter.settled) {
+    const settled = adapter.settled;
+    plan.beforeEnd = () => settled(request);
+  }
   const pacer = delivery.pacer();
   if (pacer) plan.delayBeforeChunk = () => pacer.next();
   if (fault && adapter.renderStreamError) {

@@ -95,6 +95,12 @@ export interface AnswerAdapter<Request> {
   promptCache?(request: Request, conversation: Conversation): PromptCacheQuery | undefined;
   /** How the stream is framed (SSE unless said otherwise; may depend on the request, e.g. `?alt=sse`). */
   framing?(request: Request): Framing;
+  /**
+   * State writes rendering the answer started (a networked store writes in the background), awaited
+   * before the answer's last byte: a client that reads the whole answer and asks another replica
+   * next finds them there.
+   */
+  settled?(request: Request): Promise<unknown>;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';

@@ -124,6 +124,21 @@ describe('three replicas sharing one Redis', { skip: redisMissing }, () => {
     assert.equal((unknown as { status?: number }).status, 400);
   });
 
+  test('a stored response is in Redis before its answer ends, so the next replica finds it even while Redis holds writes back', async () => {
+    const [a, b, c] = replicas as [Replica, Replica, Replica];
+    // CLIENT PAUSE … WRITE holds every write command while reads go on: an answer that ended before
+    // its response was stored would send the client to B while B's read still misses it.
+    redis.cli('CLIENT', 'PAUSE', '400', 'WRITE');
+    const first = await a.openai.responses.create({ model: 'gpt-4o-mini', input: 'ping' });
+    const second = await b.openai.responses.create({ model: 'gpt-4o-mini', input: 'hop two', previous_response_id: first.id });
+    assert.equal(first.output_text, 'pong');
+    redis.cli('CLIENT', 'PAUSE', '400', 'WRITE');
+    const stream = c.openai.responses.stream({ model: 'gpt-4o-mini', input: 'hop three', previous_response_id: second.id });
+    const third = await stream.finalResponse();
+    const fourth = await a.openai.responses.create({ model: 'gpt-4o-mini', input: 'hop four', previous_response_id: third.id });
+    assert.ok(fourth.usage!.input_tokens > third.usage!.input_tokens, `${fourth.usage!.input_tokens} > ${third.usage!.input_tokens}`);
+  });
+
   test('a replica started after the edits serves them from its first request', async () => {
     const [a] = replicas as [Replica, Replica, Replica];
     assert.equal((await admin(a, 'POST', '/admin/responses', { body: { id: 'early', prompt: 'were you there?', response: 'loaded before ready' } })).status, 201);

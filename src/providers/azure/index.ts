@@ -69,6 +69,7 @@ function responsesAdapter(endpoint: string): AnswerAdapter<Awaited<ReturnType<ty
     renderStreamError: renderResponsesStreamError,
     streams: (request) => request.body.stream === true,
     promptCache: responsesCacheQuery,
+    settled: (request) => Promise.all(request.writes),
   };
 }
 

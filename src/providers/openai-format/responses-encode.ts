@@ -196,8 +196,9 @@ function envelope(
 function remember(id: string, request: ResponsesRequest, plans: readonly OutputPlan[]): void {
   if (request.body.store === false) return;
   const outputs = plans.filter((plan) => plan.type !== 'reasoning').map((plan) => [plan.id, historyOf(plan)] as const);
-  // Not awaited: an in-memory store has it at once; a networked one stores it in the background.
-  void request.store.put(id, [...request.history, ...outputs.map(([, item]) => item)], outputs).catch(() => {});
+  // Not awaited here: an in-memory store has it at once; a networked one stores it in the
+  // background, and the route awaits it before the answer's last byte (AnswerAdapter.settled).
+  request.writes.push(request.store.put(id, [...request.history, ...outputs.map(([, item]) => item)], outputs).catch(() => {}));
 }
 
 const now = () => Math.floor(Date.now() / 1000);

@@ -48,6 +48,8 @@ export interface ResponsesRequest {
    * its conversation (providers/openai/responses-routes.ts).
    */
   onCompleted?: (response: Record<string, unknown>) => void;
+  /** Store writes this answer started; awaited before its last byte (AnswerAdapter.settled). */
+  writes: Promise<unknown>[];
 }
 
 // Every parameter of ResponseCreateParams (openai 7.x), and `client_metadata`, a map of strings Codex CLI
@@ -261,7 +263,7 @@ export async function parseResponsesRequest(body: unknown, info: RequestInfo, en
   const instructions = body.instructions ?? undefined;
   const { messages, prompt, toolResult } = conversationOf(history, instructions);
   return {
-    request: { body, history, store },
+    request: { body, history, store, writes: [] },
     conversation: {
       provider,
       endpoint,

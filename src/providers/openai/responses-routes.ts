@@ -50,11 +50,13 @@ export async function parseResponses(request: RouteRequest, deps: ProviderDeps, 
   const inputItems: StoredItem[] =
     typeof input === 'string' ? [storedItem({ type: 'message', role: 'user', content: input })] : (input ?? []).map(storedItem);
   parsed.request.onCompleted = (response) => {
-    // Not awaited, as the history store's put: an in-memory store has it at once, Redis right after.
-    if (store !== false) void deps.storedResponses.put(String(response.id), { response, inputItems }).catch(() => {});
+    // Not awaited here, as the history store's put: the route awaits them before the answer's last
+    // byte (AnswerAdapter.settled), so another replica asked next has them.
+    const writes = parsed.request.writes;
+    if (store !== false) writes.push(deps.storedResponses.put(String(response.id), { response, inputItems }).catch(() => {}));
     if (conversationId !== undefined) {
       const output = Array.isArray(response.output) ? (response.output as StoredItem[]) : [];
-      void deps.conversations.append(conversationId, [...inputItems, ...output]).catch(() => {});
+      writes.push(deps.conversations.append(conversationId, [...inputItems, ...output]).catch(() => {}));
     }
   };
   return parsed;
@@ -68,6 +70,7 @@ export function responsesAdapter(endpoint: string, provider: string): AnswerAdap
     renderStreamError: renderResponsesStreamError,
     streams: (request) => request.body.stream === true,
     promptCache: responsesCacheQuery,
+    settled: (request) => Promise.all(request.writes),
   };
 }
 
