@@ -1,7 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, hashText, parseConfig, type LoadedConfig } from './load.ts';
 import type { ConfigFile } from './schema.ts';
@@ -203,6 +203,10 @@ export class ConfigSource {
     if (this.inline) return;
     const { debounceMs = 50, pollMs = 5000 } = this.#options;
     const name = basename(this.path);
+    // chokidar is loaded here, not with this module: startServer starts watching once the port is
+    // open, so loading it no longer delays the first answer (docs/benchmarks.md, S5).
+    const { watch } = await import('chokidar');
+    if (this.#closed) return; // closed while chokidar loaded: nothing to watch for
     const watcher = watch(dirname(this.path), { depth: 0, ignoreInitial: true, followSymlinks: false });
     watcher.on('all', (_event, changed) => {
       const changedName = basename(changed);
