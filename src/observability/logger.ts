@@ -39,63 +39,7 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Dest
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     timestamp: isoTime,
   };
-  return pino(options, destination ?? new BatchedWriter(pino.destination({ dest: 1, sync: true })));
-}
-
-const unflushed = new Set<BatchedWriter>();
-let exitHooked = false;
-
-/**
- * A destination that hands the lines of one event-loop turn to `out` as one write, from the main
- * thread: an access log line per request made pino's default destination (asynchronous writes on
- * libuv's thread pool) wake a pool thread and then the event loop per batch, ~0.6 thread wake-ups
- * per request under load against ~0.1 for a bare server (strace -c in the S1 benchmark). What is
- * held is written at the end of the turn (setImmediate), when it passes 64 KiB, and on exit, so no
- * line is lost when the process exits.
- */
-export class BatchedWriter implements DestinationStream {
-  readonly #out: { write(text: string): unknown };
-  #held = '';
-  #scheduled = false;
-  readonly #flushSoon = () => {
-    this.#scheduled = false;
-    this.flushSync();
-  };
-
-  constructor(out: { write(text: string): unknown }) {
-    this.#out = out;
-    if (!exitHooked) {
-      exitHooked = true;
-      process.once('exit', () => {
-        for (const writer of unflushed) writer.flushSync();
-      });
-    }
-  }
-
-  write(text: string): void {
-    if (this.#held === '') unflushed.add(this);
-    this.#held += text;
-    if (this.#held.length >= 64 * 1024) this.flushSync();
-    else if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flushSoon);
-    }
-  }
-
-  /** Writes what is held now. */
-  flushSync(): void {
-    if (this.#held === '') return;
-    const text = this.#held;
-    this.#held = '';
-    unflushed.delete(this);
-    this.#out.write(text);
-  }
-
-  /** pino's logger.flush(). */
-  flush(done?: (error?: Error) => void): void {
-    this.flushSync();
-    done?.();
-  }
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** `json`: one JSON object per line (pino's own format); `pretty`: one readable line per entry. */
