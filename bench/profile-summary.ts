@@ -1,6 +1,8 @@
 // Summarises a V8 .cpuprofile (from `npm run bench -- --profile`, or node --cpu-prof): the top
-// functions by self time, the top by inclusive time, and self time by package/source file.
-//   node bench/profile-summary.ts <file.cpuprofile> [topN] [--match substring]
+// functions by self time, the top by inclusive time, and self time by package/source file; with
+// --tree, the call tree top-down instead (callers merged by function, nodes under --min percent of
+// busy time left out; --match roots it at the functions whose name or file contains the substring).
+//   node bench/profile-summary.ts <file.cpuprofile> [topN] [--match substring] [--tree [--min 0.5]]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -11,7 +13,7 @@ interface ProfileNode {
   children?: number[];
 }
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { match: { type: 'string' } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { match: { type: 'string' }, tree: { type: 'boolean' }, min: { type: 'string' } } });
 const [file, topText = '25'] = positionals;
 if (!file) throw new Error('usage: profile-summary.ts <file.cpuprofile> [topN] [--match substring]');
 const top = Number(topText);
@@ -69,6 +71,40 @@ for (const [id, us] of selfUs) {
   }
 }
 const pct = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
+
+if (values.tree) {
+  // Inclusive time per node, then children merged by function so each caller shows one line per callee.
+  const total = new Map<number, number>();
+  const sum = (id: number): number => {
+    let t = selfUs.get(id) ?? 0;
+    for (const child of byId.get(id)!.children ?? []) t += sum(child);
+    total.set(id, t);
+    return t;
+  };
+  sum(profile.nodes[0]!.id);
+  const min = (Number(values.min ?? '0.5') / 100) * busy;
+  const print = (ids: number[], depth: number) => {
+    const groups = new Map<string, number[]>();
+    for (const id of ids) {
+      for (const child of byId.get(id)!.children ?? []) {
+        const k = key(byId.get(child)!);
+        if (!groups.has(k)) groups.set(k, []);
+        groups.get(k)!.push(child);
+      }
+    }
+    const rows = [...groups].map(([k, group]) => ({ k, group, us: group.reduce((s, c) => s + total.get(c)!, 0), self: group.reduce((s, c) => s + (selfUs.get(c) ?? 0), 0) }));
+    for (const row of rows.sort((a, b) => b.us - a.us)) {
+      if (row.us < min || row.k.startsWith('(idle)')) continue;
+      console.log(`${pct(row.us)} (self ${pct(row.self).trim()})  ${'  '.repeat(depth)}${row.k}`);
+      print(row.group, depth + 1);
+    }
+  };
+  console.log(`${file}: ${(busy / 1e6).toFixed(1)} s busy; call tree, nodes from ${values.min ?? '0.5'}% of busy time`);
+  const roots = values.match ? profile.nodes.filter((n) => key(n).includes(values.match!)).map((n) => n.id) : [profile.nodes[0]!.id];
+  if (values.match) console.log(`${pct(roots.reduce((s, id) => s + total.get(id)!, 0))}  ${values.match}`);
+  print(roots, values.match ? 1 : 0);
+  process.exit(0);
+}
 const print = (title: string, map: Map<string, number>, n: number) => {
   console.log(`\n${title}`);
   const entries = [...map.entries()].filter(([k]) => !k.startsWith('(idle)') && (!values.match || k.includes(values.match)));
