@@ -1,6 +1,6 @@
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import compose from 'koa-compose';
-import { adminMiddleware, isAdminPath } from './admin/index.ts';
+import { isAdminPath } from './admin/paths.ts';
 import type { ConfigSource } from './config/source.ts';
 import { systemClock, type Clock } from './engine/clock.ts';
 import type { Explanation } from './engine/explain.ts';
@@ -70,14 +70,20 @@ export function createApp(options: AppOptions): Koa {
   };
 
   const ops = opsRoutes({ store, metrics, lifecycle: options.lifecycle, config: options.config, backend: state.backend });
-  const admin = adminMiddleware({
-    store,
-    state,
-    metrics,
-    logger,
-    token: options.adminToken,
-    disabled: options.adminDisabled,
-  });
+  // The admin API (its router, dashboard and UI: ~60 ms of start-up CPU, docs/benchmarks.md S5) is
+  // loaded and built with the first /admin request.
+  let adminHandler: Promise<Middleware> | undefined;
+  const admin = (ctx: Context, next: Next) =>
+    (adminHandler ??= import('./admin/index.ts').then(({ adminMiddleware }) =>
+      adminMiddleware({
+        store,
+        state,
+        metrics,
+        logger,
+        token: options.adminToken,
+        disabled: options.adminDisabled,
+      }),
+    )).then((handle) => handle(ctx, next));
   const handleRoute = (ctx: Context) => {
     const requestState = ctx.state as RequestState;
     const { route, params } = requestState;

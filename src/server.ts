@@ -2,7 +2,7 @@ import { createServer, STATUS_CODES, ServerResponse, type IncomingMessage, type 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LevelWithSilent } from 'pino';
-import { isAdminPath } from './admin/index.ts';
+import { isAdminPath } from './admin/paths.ts';
 import { createApp } from './app.ts';
 import { ConfigSource } from './config/source.ts';
 import type { Clock } from './engine/clock.ts';

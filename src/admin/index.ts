@@ -41,9 +41,7 @@ const QUERY_PARAMETERS: Record<string, readonly string[]> = {
   'GET /admin/requests/stream': ['after'],
 };
 
-export function isAdminPath(path: string): boolean {
-  return path === '/admin' || path.startsWith('/admin/');
-}
+export { isAdminPath } from './paths.ts';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
