@@ -1,8 +1,14 @@
-import safeRegex from 'safe-regex2';
+import { createRequire } from 'node:module';
+import type safeRegexType from 'safe-regex2';
 import { backtracksExponentially } from './regex-safety.ts';
 import { PROVIDERS } from '../providers/index.ts';
 import type { ConfigFile, MatchSpec, ResponseSpec, RuleSpec } from './schema.ts';
 import type { SchemaProblem } from './validate.ts';
+
+// safe-regex2 (and its parser) is loaded with the first regex rule: a config without regexes,
+// such as the default one, starts without it (docs/benchmarks.md, S5).
+let safeRegex: typeof safeRegexType | undefined;
+const loadSafeRegex = () => (safeRegex ??= createRequire(import.meta.url)('safe-regex2') as typeof safeRegexType);
 
 /** `/pattern/flags` or a bare pattern; throws SyntaxError when it does not compile. */
 export function parseRegex(source: string): RegExp {
@@ -80,7 +86,7 @@ function checkRegex(source: string | undefined, at: string[]): SchemaProblem[] {
   }
   // Regexes run on every request, on text clients choose: one with nested quantifiers such as
   // (a+)+ can backtrack for minutes on a short input and freeze the event loop for everyone.
-  if (!safeRegex(regex)) {
+  if (!loadSafeRegex()(regex)) {
     return [problem(at, 'may backtrack catastrophically (nested quantifiers such as (a+)+); rewrite it without a repeated group that itself repeats')];
   }
   // Overlapping alternatives in a repeat, such as (a|aa)+, pass the static check but not this one.
