@@ -196,15 +196,35 @@ export function bpeCounter(vocabulary: Vocabulary, split: RegExp): BpeCounter {
     return parts - 1;
   };
 
+  // Merging is quadratic in a piece's length, and long pieces repeat (identifiers, base64, the
+  // 128-character slices tokens.ts cuts a long run into): their counts are remembered. Short pieces
+  // are mostly one token, found by one lookup, cheaper than a cache's.
+  const CACHED_FROM_LENGTH = 8;
+  const CACHE_MAX_ENTRIES = 10_000;
+  const pieceCounts = new Map<string, number>();
+
   const pattern = new RegExp(split.source, split.flags.includes('g') ? split.flags : `${split.flags}g`);
   return {
     size: ranks.length,
     count(text: string): number {
       let total = 0;
       for (const [piece] of text.matchAll(pattern)) {
+        const cached = piece.length >= CACHED_FROM_LENGTH;
+        if (cached) {
+          const known = pieceCounts.get(piece);
+          if (known !== undefined) {
+            total += known;
+            continue;
+          }
+        }
         if (scratch.length < piece.length * 3) scratch = new Uint8Array(piece.length * 3);
         const { written } = encoder.encodeInto(piece, scratch);
-        total += mergeCount(written);
+        const count = mergeCount(written);
+        if (cached) {
+          if (pieceCounts.size >= CACHE_MAX_ENTRIES) pieceCounts.clear();
+          pieceCounts.set(piece, count);
+        }
+        total += count;
       }
       return total;
     },
