@@ -142,6 +142,8 @@ function ensureDist(): void {
   }
   execFileSync('npm', ['run', 'build:assets'], { cwd: root, stdio: 'ignore' });
   execFileSync('npm', ['run', 'build:ui'], { cwd: root, stdio: 'ignore' });
+  // The npm bin is the bundle of src/cli.ts (scripts/bundle-cli.mjs), written over tsc's cli.js.
+  execFileSync('npm', ['run', 'build:cli'], { cwd: root, stdio: 'ignore' });
   if (!existsSync(cli) || statSync(cli).mtimeMs <= built) throw new Error('S5: building dist/ wrote no dist/cli.js');
 }
 
