@@ -142,7 +142,7 @@ test("require('mockllm') works from CommonJS (require(esm))", async () => {
   assert.doesNotMatch(result.stderr, /ExperimentalWarning/);
 });
 
-test('npx mockllm --port 0 from the project serves the bundled config and answers /healthz', async () => {
+test('npx mockllm --port 0 from the project (the bundled CLI) serves the bundled config: /healthz, chat and messages answers, a stream, the dashboard and /metrics', async () => {
   const child = spawn('npx', ['--no-install', 'mockllm', '--port', '0', '--log-format', 'json'], { cwd: project, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const exited = settle(child, 30_000, 'npx mockllm');
   try {
@@ -154,6 +154,29 @@ test('npx mockllm --port 0 from the project serves the bundled config and answer
     const health = (await res.json()) as { config?: { path: string } };
     assert.equal(health.config?.path, join(installed, 'config', 'responses.yml'));
     assert.match(output, /serving the default config bundled with mockllm/);
+
+    // dist/cli.js is a bundle whose chunks load lazily (admin, metrics, validators, the tokenizer):
+    // each path a user takes first must find its files beside the bundle.
+    const post = (path: string, body: unknown) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'k' }, body: JSON.stringify(body) });
+    const chat = await post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }] });
+    assert.equal(chat.status, 200);
+    const completion = (await chat.json()) as { choices: { message: { content: string } }[]; usage: { prompt_tokens: number } };
+    assert.equal(completion.choices[0]!.message.content, 'pong');
+    assert.ok(completion.usage.prompt_tokens > 0, 'usage counted by the packed tokenizer');
+    const message = await post('/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'what is 2+2?' }], stream: true });
+    assert.equal(message.status, 200);
+    assert.match(await message.text(), /event: message_stop/);
+    const invalid = await post('/v1/messages', { model: 'claude-sonnet-4-5', messages: 'nope' });
+    assert.equal(invalid.status, 400);
+    assert.equal(((await invalid.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
+    const page = await fetch(`${url}/admin/ui/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script/);
+    const script = await fetch(`${url}/admin/ui/app.js`);
+    assert.equal(script.status, 200);
+    await script.arrayBuffer();
+    const metrics = await fetch(`${url}/metrics`);
+    assert.match(await metrics.text(), /mockllm_responses_total\{provider="anthropic",endpoint="\/v1\/messages",matched="true"\} 1/);
   } finally {
     kill(child, 'SIGTERM');
     const result = await exited;
