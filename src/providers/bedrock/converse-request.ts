@@ -4,7 +4,7 @@
 import type { Clock } from '../../engine/clock.ts';
 import { withoutClientReminders, type Conversation, type ConversationMessage, type ToolResult } from '../../engine/conversation.ts';
 import type { RequestInfo } from '../provider.ts';
-import { converseStructure } from '../structured-fields.ts';
+import { converseStructure } from './structured.ts';
 import { validation } from './errors.ts';
 
 /** A content block: a union with exactly one member set. */

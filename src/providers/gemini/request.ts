@@ -3,7 +3,7 @@
 // neutral conversation.
 import { withoutClientReminders, type Conversation, type ConversationMessage, type ToolResult } from '../../engine/conversation.ts';
 import type { RequestInfo } from '../provider.ts';
-import { geminiStructure } from '../structured-fields.ts';
+import { geminiStructure } from './structured.ts';
 import { invalidArgument, shown } from './errors.ts';
 
 export interface Part {

@@ -7,7 +7,7 @@ import { invalidRequest } from '../../http/errors.ts';
 import { alnum } from '../../http/ids.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { Parsed, RouteRequest } from '../provider.ts';
-import { ollamaStructure } from '../structured-fields.ts';
+import { ollamaStructure } from './structured.ts';
 import { bodyObject, checkFields, createdAt, doneReason, modelRequired, ollamaPromptTokens, ollamaStats, statsJson, wrongType } from './wire.ts';
 
 export const CHAT = '/api/chat';

@@ -5,7 +5,7 @@ import type { Conversation, ConversationMessage } from '../../engine/conversatio
 import type { Reply } from '../../engine/reply-plan.ts';
 import { CONTENT_CHUNK, type StreamItem } from '../../http/stream-writer.ts';
 import type { Parsed, RouteRequest } from '../provider.ts';
-import { ollamaStructure } from '../structured-fields.ts';
+import { ollamaStructure } from './structured.ts';
 import { bodyObject, checkFields, createdAt, doneReason, modelNotFound, ollamaPromptTokens, ollamaStats, statsJson } from './wire.ts';
 import { invalidRequest } from '../../http/errors.ts';
 

@@ -2,7 +2,7 @@ import { schemaValidator } from '../../http/schema-validator.ts';
 import { withoutClientReminders, type Conversation, type ConversationMessage, type Role, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest } from '../../http/errors.ts';
 import type { RequestInfo } from '../provider.ts';
-import { openAiChatStructure } from '../structured-fields.ts';
+import { openAiChatStructure } from './structured.ts';
 import { openAiValidationError } from './validation.ts';
 
 export interface ChatContentPart {

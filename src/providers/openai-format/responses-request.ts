@@ -2,7 +2,7 @@ import { schemaValidator } from '../../http/schema-validator.ts';
 import { withoutClientReminders, type Conversation, type ConversationMessage, type Role, type ToolResult } from '../../engine/conversation.ts';
 import { invalidRequest } from '../../http/errors.ts';
 import type { Parsed, RequestInfo } from '../provider.ts';
-import { openAiResponsesStructure } from '../structured-fields.ts';
+import { openAiResponsesStructure } from './structured.ts';
 import type { HistoryItem } from '../../state/response-history.ts';
 import type { ResponseHistoryStore } from '../../state/types.ts';
 import { describeValue, listValues, nestsDeeperThan, openAiValidationError } from './validation.ts';
