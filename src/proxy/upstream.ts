@@ -108,12 +108,14 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const { AWS_REGION, AWS_DEFAULT_REGION, ...rest } = options.env ?? process.env;
   const env = { AWS_REGION, AWS_DEFAULT_REGION };
   const aws = credentialsFromEnv(rest);
-  if (options.upstreams.bedrock !== undefined) {
+  // Re-signing applies to any request a client signed with AWS SigV4, whichever provider's upstream
+  // it goes to (today Bedrock's), so it is said once, for every upstream.
+  if (Object.keys(options.upstreams).length > 0) {
     logger.info(
-      { provider: 'bedrock', awsCredentials: aws ? (aws.sessionToken ? 'temporary' : 'long-term') : null },
+      { awsCredentials: aws ? (aws.sessionToken ? 'temporary' : 'long-term') : null },
       aws
-        ? 'requests signed with SigV4 are signed again for the bedrock upstream with the AWS credentials in the environment; Bedrock API keys (bearer) pass through'
-        : 'no AWS credentials in the environment: SigV4-signed requests cannot be proxied to the bedrock upstream (Bedrock API keys, bearer, pass through)',
+        ? 'requests signed with AWS SigV4 are signed again for their upstream with the AWS credentials in the environment; bearer keys pass through'
+        : 'no AWS credentials in the environment: requests signed with AWS SigV4 cannot be proxied (bearer keys pass through)',
     );
   }
   const hook: Hook = async (ctx, conversation, stream, request) => {
