@@ -128,3 +128,19 @@ test('Anthropic stream: text then tool_use with partial JSON; without message_st
   });
   assert.deepEqual(decoded?.contentAtMs, [20, 50, 60]);
 });
+
+test('Anthropic: the prompt-cache figures the upstream reports are kept, from a message and from message_start, as Bedrock InvokeModel keeps them', () => {
+  const usage = { input_tokens: 5, output_tokens: 7, cache_read_input_tokens: 1200, cache_creation_input_tokens: 300 };
+  const expected = { text: 'Cached.', stop_reason: 'end_turn', usage };
+  const message = { type: 'message', content: [{ type: 'text', text: 'Cached.' }], stop_reason: 'end_turn', usage };
+  assert.deepEqual(anthropicRecorder.decode(answer('/v1/messages', undefined, JSON.stringify(message)))?.response, expected);
+  const frames = [
+    { data: { type: 'message_start', message: { usage: { ...usage, output_tokens: 1 } } } },
+    { data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } },
+    { data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Cached.' } } },
+    { data: { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 7 } } },
+    { data: { type: 'message_stop' } },
+  ];
+  assert.deepEqual(anthropicRecorder.decode(answer('/v1/messages', frames))?.response, expected);
+  assert.equal(anthropicRecorder.decode(answer('/v1/messages', [...frames.slice(0, 3), { data: { type: 'error', error: { type: 'overloaded_error' } } }, ...frames.slice(3)])), undefined);
+});

@@ -5,6 +5,7 @@
 // Messages object, https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages.html)
 // and InvokeModelWithResponseStream, whose `chunk` events carry Anthropic's stream events as base64.
 import type { AnthropicStopReason, OpenAiFinishReason, ResponseObject, ToolCallSpec } from '../../config/schema.ts';
+import { decodeMessage, decodeMessageEvents, type TimedEvent } from '../anthropic-messages-recorded.ts';
 import type { ProviderRecorder, Recording, UpstreamAnswer, UpstreamFrame } from '../provider.ts';
 import { int, isObject, parseJsonObject as parse, str, type Json } from '../recorded-json.ts';
 
@@ -20,8 +21,6 @@ const CONVERSE_STOP: Record<string, { stop_reason: AnthropicStopReason } | { fin
   // Replayed as `max_tokens`: the input filled the window, so the output was cut short.
   model_context_window_exceeded: { finish_reason: 'length' },
 };
-
-const ANTHROPIC_STOP: readonly string[] = ['end_turn', 'max_tokens', 'stop_sequence', 'tool_use', 'refusal', 'pause_turn'];
 
 interface Decoded {
   text: string | undefined;
@@ -46,10 +45,8 @@ function responseOf({ text, calls, finish, input, output, cache }: Decoded): Res
 }
 
 const converseCache = (usage: Json) => ({ read: int(usage.cacheReadInputTokens), write: int(usage.cacheWriteInputTokens) });
-const anthropicCache = (usage: Json) => ({ read: int(usage.cache_read_input_tokens), write: int(usage.cache_creation_input_tokens) });
 
 const converseStop = (reason: string | undefined): ResponseObject => (reason !== undefined ? { ...CONVERSE_STOP[reason] } : {});
-const anthropicStop = (reason: string | undefined): ResponseObject => (reason !== undefined && ANTHROPIC_STOP.includes(reason) ? { stop_reason: reason as AnthropicStopReason } : {});
 
 /** Converse: the output message's text and toolUse blocks (reasoning left out), stopReason, usage. */
 function converseJson(body: Json): Recording | undefined {
@@ -119,72 +116,22 @@ function converseStream(frames: readonly UpstreamFrame[]): Recording | undefined
   return { response: responseOf({ text, calls, finish: converseStop(stop), input, output, cache }), contentAtMs };
 }
 
-/** InvokeModel: Anthropic's Messages object (text and tool_use blocks, stop_reason, usage). */
-function invokeJson(body: Json): Recording | undefined {
-  if (body.type !== 'message' || !Array.isArray(body.content)) return undefined;
-  let text: string | undefined;
-  const calls: ToolCallSpec[] = [];
-  for (const block of body.content) {
-    if (!isObject(block)) continue;
-    if (block.type === 'text' && typeof block.text === 'string') text = (text ?? '') + block.text;
-    else if (block.type === 'tool_use' && str(block.name)) calls.push({ name: str(block.name)!, arguments: isObject(block.input) ? block.input : {}, ...(str(block.id) && { id: str(block.id) }) });
-  }
-  const usage = isObject(body.usage) ? body.usage : {};
-  return { response: responseOf({ text, calls, finish: anthropicStop(str(body.stop_reason)), input: int(usage.input_tokens), output: int(usage.output_tokens), cache: anthropicCache(usage) }) };
-}
-
-/** InvokeModelWithResponseStream: each `chunk` event's `bytes` decoded to one of Anthropic's stream events; whole at `message_stop`. */
-function invokeStream(frames: readonly UpstreamFrame[]): Recording | undefined {
-  const blocks = new Map<number, { text: string } | { id?: string; name: string; json: string }>();
-  let stop: string | undefined;
-  let input: number | undefined;
-  let output: number | undefined;
-  let cache: Decoded['cache'];
-  let stopped = false;
-  const contentAtMs: number[] = [];
+/**
+ * InvokeModelWithResponseStream: each `chunk` event's `bytes` is one of Anthropic's stream events
+ * (base64 JSON), decoded as Anthropic's own stream is; an exception in the stream fails it.
+ */
+function* invokeEvents(frames: readonly UpstreamFrame[]): Generator<TimedEvent> {
   for (const frame of frames) {
-    if (frame.event === 'exception' || frame.event === 'error') return undefined;
+    if (frame.event === 'exception' || frame.event === 'error') {
+      yield { event: { type: 'error' }, atMs: frame.atMs };
+      return;
+    }
     if (frame.event !== 'chunk') continue;
     const chunk = parse(frame.data);
     const bytes = chunk && str(chunk.bytes);
     const event = bytes === undefined ? undefined : parse(Buffer.from(bytes, 'base64').toString('utf8'));
-    if (!event) continue;
-    const type = str(event.type);
-    if (type === 'error') return undefined;
-    if (type === 'message_start' && isObject(event.message) && isObject(event.message.usage)) {
-      input = int(event.message.usage.input_tokens);
-      output = int(event.message.usage.output_tokens);
-      cache = anthropicCache(event.message.usage);
-    } else if (type === 'content_block_start' && isObject(event.content_block)) {
-      const block = event.content_block;
-      const index = int(event.index) ?? blocks.size;
-      if (block.type === 'text') blocks.set(index, { text: str(block.text) ?? '' });
-      else if (block.type === 'tool_use') blocks.set(index, { name: str(block.name) ?? '', json: '', ...(str(block.id) && { id: str(block.id) }) });
-    } else if (type === 'content_block_delta' && isObject(event.delta)) {
-      const block = blocks.get(int(event.index) ?? -1);
-      const delta = event.delta;
-      if (block && 'text' in block && delta.type === 'text_delta' && typeof delta.text === 'string') {
-        block.text += delta.text;
-        if (delta.text !== '') contentAtMs.push(frame.atMs);
-      } else if (block && 'json' in block && delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
-        block.json += delta.partial_json;
-        if (delta.partial_json !== '') contentAtMs.push(frame.atMs);
-      }
-    } else if (type === 'message_delta') {
-      if (isObject(event.delta)) stop = str(event.delta.stop_reason) ?? stop;
-      if (isObject(event.usage)) output = int(event.usage.output_tokens) ?? output;
-    } else if (type === 'message_stop') {
-      stopped = true;
-    }
+    if (event) yield { event, atMs: frame.atMs };
   }
-  if (!stopped) return undefined;
-  let text: string | undefined;
-  const calls: ToolCallSpec[] = [];
-  for (const [, block] of [...blocks.entries()].sort(([a], [b]) => a - b)) {
-    if ('text' in block) text = (text ?? '') + block.text;
-    else if (block.name !== '') calls.push({ name: block.name, arguments: parse(block.json || '{}') ?? {}, ...(block.id && { id: block.id }) });
-  }
-  return { response: responseOf({ text, calls, finish: anthropicStop(stop), input, output, cache }), contentAtMs };
 }
 
 export const bedrockRecorder: ProviderRecorder = {
@@ -196,9 +143,9 @@ export const bedrockRecorder: ProviderRecorder = {
       return body && converseJson(body);
     }
     if (answer.endpoint.endsWith('/invoke') || answer.endpoint.endsWith('/invoke-with-response-stream')) {
-      if (streamed) return invokeStream(answer.frames!);
+      if (streamed) return decodeMessageEvents(invokeEvents(answer.frames!));
       const body = parse(answer.body);
-      return body && invokeJson(body);
+      return body && decodeMessage(body);
     }
     return undefined;
   },
