@@ -1,4 +1,5 @@
 import type { LatencySpec } from '../config/schema.ts';
+import { seededRandom } from './seeded-random.ts';
 
 export interface Pacing {
   ttftMs: number;
@@ -20,18 +21,6 @@ export function compilePacing(own: LatencySpec | undefined, defaults: LatencySpe
     jitterMs: merged.jitter_ms ?? 0,
     seed: merged.seed ?? 0,
     simulateNonStream: merged.simulate_non_stream_latency ?? false,
-  };
-}
-
-/** mulberry32: a tiny seeded PRNG, so the same seed gives the same jitter on every run and machine. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

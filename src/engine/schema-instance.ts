@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import type { Ajv2020 as Ajv2020Class } from 'ajv/dist/2020.js';
+import { seededRandom } from './seeded-random.ts';
 
 export type SchemaDialect = 'json-schema' | 'openapi';
 type Node = Record<string, unknown>;
@@ -191,18 +192,6 @@ export function hashString(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
-}
-
-/** mulberry32: a small PRNG with good enough spread for picking values. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -583,7 +572,7 @@ class Generator {
   }
 
   #random(path: string): () => number {
-    return prng(hashString(`${this.#ctx.seed}\u0000${path}`));
+    return seededRandom(hashString(`${this.#ctx.seed}\u0000${path}`));
   }
 
   /** `name`: the property (or the array's property, singular) the value is for. */
