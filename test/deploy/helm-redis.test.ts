@@ -2,15 +2,13 @@
 // (redis.url, redis.existingSecret), the HorizontalPodAutoscaler, and NOTES.txt on what is per pod.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Ajv, type ErrorObject } from 'ajv';
 import { load } from 'js-yaml';
 import { RedisServer, redisMissing } from '../state/support/redis.ts';
-import { CHART, HELM_SKIP, helmTemplate, mergeValues, only, render, validateDoc, type Container, type DeploymentDoc, type K8sDoc, type ServiceDoc } from './support/helm.ts';
+import { CHART, HELM_SKIP, helmTemplate, mergeValues, notesRenderer, only, render, validateDoc, type Container, type DeploymentDoc, type K8sDoc, type ServiceDoc } from './support/helm.ts';
 
 const defaults = load(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>;
 const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8')) as object;
@@ -127,17 +125,8 @@ test('autoscaling.enabled: a valid HorizontalPodAutoscaler on the Deployment by 
 });
 
 test('NOTES.txt says what is per pod without Redis when there are several pods, and that they share it with Redis', { skip: HELM_SKIP }, async () => {
-  // helm-lite, like `helm template`, skips NOTES.txt; a copy under another name renders like any template.
-  const dir = await mkdtemp(join(tmpdir(), 'mockllm-notes-'));
+  const { notesOf, cleanup } = await notesRenderer();
   try {
-    const chart = join(dir, 'mockllm');
-    await cp(CHART, chart, { recursive: true });
-    await rename(join(chart, 'templates/NOTES.txt'), join(chart, 'templates/zz-notes.yaml'));
-    const notesOf = async (values: Record<string, unknown>) => {
-      const result = await helmTemplate({ chart, release: 'demo', namespace: 'qa', values, parse: false });
-      assert.equal(result.code, 0, result.stderr);
-      return result.stdout.slice(result.stdout.indexOf('# Source: mockllm/templates/zz-notes.yaml'));
-    };
     const autoscaled = await notesOf({ autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6 } });
     assert.match(autoscaled, /2 to 6 replicas\. Rules added through the admin API live in the memory of the one pod/);
     assert.match(autoscaled, /sequence progress/);
@@ -148,6 +137,6 @@ test('NOTES.txt says what is per pod without Redis when there are several pods, 
     assert.doesNotMatch(shared, /memory of the one pod/);
     assert.doesNotMatch(await notesOf({ redis: { enabled: true } }), /replicas/, 'one pod: nothing to say');
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
   }
 });

@@ -5,14 +5,14 @@
 // does not apply the schema; Helm does at install time).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, posix } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { load } from 'js-yaml';
 import { REPO } from './support/dockerfile.ts';
-import { CHART, findHelmRenderer, HELM, HELM_SKIP, helmTemplate, mergeValues, only, render, validateDoc, type DeploymentDoc, type K8sDoc, type ServiceDoc } from './support/helm.ts';
+import { CHART, findHelmRenderer, HELM, HELM_SKIP, helmTemplate, mergeValues, notesRenderer, only, render, validateDoc, type DeploymentDoc, type K8sDoc, type ServiceDoc } from './support/helm.ts';
 
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
 const valuesText = readFileSync(join(CHART, 'values.yaml'), 'utf8');
@@ -390,19 +390,8 @@ test('names: a release already called mockllm is not doubled, and overrides keep
 });
 
 test('NOTES.txt renders: base URLs for both SDKs, the admin token, and the replicas caveat', { skip: HELM_SKIP }, async () => {
-  // helm-lite, like `helm template`, skips NOTES.txt; a copy under another name renders like any template.
-  const dir = await mkdtemp(join(tmpdir(), 'mockllm-notes-'));
+  const { notesOf, cleanup } = await notesRenderer();
   try {
-    const chart = join(dir, 'mockllm');
-    await cp(CHART, chart, { recursive: true });
-    await rename(join(chart, 'templates/NOTES.txt'), join(chart, 'templates/zz-notes.yaml'));
-    const notesOf = async (values: Record<string, unknown>) => {
-      const result = await helmTemplate({ chart, release: 'demo', namespace: 'qa', values, parse: false });
-      assert.equal(result.code, 0, result.stderr);
-      const start = result.stdout.indexOf('# Source: mockllm/templates/zz-notes.yaml');
-      assert.ok(start >= 0, 'the notes rendered');
-      return result.stdout.slice(start);
-    };
     const plain = await notesOf({});
     assert.match(plain, /OPENAI_BASE_URL=http:\/\/demo-mockllm\.qa\.svc:8000\/v1\b/);
     assert.match(plain, /ANTHROPIC_BASE_URL=http:\/\/demo-mockllm\.qa\.svc:8000\s/);
@@ -414,7 +403,7 @@ test('NOTES.txt renders: base URLs for both SDKs, the admin token, and the repli
     assert.match(busy, /Secret\s+demo-mockllm-admin-token, key admin-token/);
     assert.match(busy, /http:\/\/mockllm\.local\//);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
   }
 });
 

@@ -6,7 +6,7 @@
 
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { dump, loadAll } from 'js-yaml';
@@ -110,6 +110,28 @@ export async function render(options: RenderOptions = {}): Promise<K8sDoc[]> {
   const result = await helmTemplate(options);
   if (result.code !== 0) throw new Error(`helm template failed (exit ${result.code}):\n${result.stderr}`);
   return result.docs;
+}
+
+/**
+ * NOTES.txt as the chart renders it, for each `values` given to `notesOf`, and what removes the copy
+ * it renders from. helm-lite, like `helm template`, skips NOTES.txt; a copy of the chart with it
+ * renamed to a template renders it like any other.
+ */
+export async function notesRenderer(): Promise<{ notesOf(values: Record<string, unknown>): Promise<string>; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'mockllm-notes-'));
+  const chart = join(dir, 'mockllm');
+  await cp(CHART, chart, { recursive: true });
+  await rename(join(chart, 'templates/NOTES.txt'), join(chart, 'templates/zz-notes.yaml'));
+  return {
+    async notesOf(values) {
+      const result = await helmTemplate({ chart, release: 'demo', namespace: 'qa', values, parse: false });
+      if (result.code !== 0) throw new Error(`helm template failed (exit ${result.code}):\n${result.stderr}`);
+      const start = result.stdout.indexOf('# Source: mockllm/templates/zz-notes.yaml');
+      if (start < 0) throw new Error('the notes did not render');
+      return result.stdout.slice(start);
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
