@@ -121,7 +121,9 @@ function parseStrictJson(text: string): unknown {
   if (text === '') return {};
   if (!STRICT_JSON_START.test(text)) throw new SyntaxError('invalid JSON, only supports object and array');
   const parsed = JSON.parse(text) as unknown;
-  if (PROTO_KEY.test(text)) refuseProtoKeys(parsed);
+  // The key, plain or escaped, holds `__proto__` or `\u00`: a substring search (fast) before the
+  // regex (a scan of the whole body from every quote, ~2% of a non-stream request's CPU).
+  if ((text.includes('__proto__') || text.includes('\\u00')) && PROTO_KEY.test(text)) refuseProtoKeys(parsed);
   return parsed;
 }
 

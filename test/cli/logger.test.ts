@@ -1,7 +1,8 @@
 // The CLI's log destination: JSON or readable lines, chosen by the terminal, held during start-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger, defaultLogFormat, formatPretty, LogSink, wantsColors } from '../../src/observability/logger.ts';
+import { pino } from 'pino';
+import { createLogger, defaultLogFormat, formatPretty, infoLineWriter, LogSink, wantsColors } from '../../src/observability/logger.ts';
 
 function capture(format: 'json' | 'pretty', colors = false) {
   const written: string[] = [];
@@ -65,4 +66,30 @@ test('held lines are written in order on release, and nothing before it', () => 
   sink.release();
   logger.info('three');
   assert.deepEqual(written.join('').trimEnd().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg), ['one', 'two', 'three']);
+});
+
+test("the access log's own line writer writes, byte for byte, the line pino writes for the same fields", () => {
+  const { written, logger } = capture('json');
+  const writeInfo = infoLineWriter(logger);
+  assert.ok(writeInfo, 'a logger from createLogger has the fast writer');
+  const cases: Record<string, unknown>[] = [
+    { requestId: 'req_1', method: 'POST', route: '/v1/chat/completions', status: 200, durationMs: 1.234, provider: 'openai', model: 'gpt-4o', stream: false, matched: true, ruleId: null },
+    { requestId: 'a "quoted" \\ id\n', status: 400, errorType: 'invalid_request_error', errorMessage: 'tab\there, unicode é 漢字, emoji 🎉', step: 0, skipped: undefined },
+    { requestId: 'x' },
+  ];
+  for (const fields of cases) {
+    written.length = 0;
+    logger.info(fields, 'request');
+    writeInfo(fields, 'request');
+    assert.equal(written.length, 2);
+    // The time field moves on between the two calls: compared without it.
+    const [viaPino, viaWriter] = written.map((line) => line.replace(/"time":"[^"]+"/, '"time":"T"'));
+    assert.equal(viaWriter, viaPino);
+    assert.ok(viaWriter!.endsWith('\n'));
+  }
+});
+
+test("a library user's own logger gets no fast writer: its options (mixins, formatters) stay in charge", () => {
+  const own = pino({ level: 'info' }, { write: () => {} });
+  assert.equal(infoLineWriter(own), undefined);
 });
