@@ -22,6 +22,10 @@ const { values: flags, positionals } = parseArgs({
     rounds: { type: 'string', default: '3' },
     rate: { type: 'string', default: '1500' },
     provider: { type: 'string', default: 'both' },
+    // A settings line for the other server only (e.g. 'journal_size: 0'): the cost of a feature, same code on both sides.
+    'other-settings': { type: 'string' },
+    // Node flags for the other server only (e.g. '--max-semi-space-size=64').
+    'other-node-flags': { type: 'string' },
   },
 });
 const other = positionals[0];
@@ -63,11 +67,17 @@ interface Child {
 
 const dir = mkdtempSync(join(tmpdir(), 'mockllm-ab-'));
 const configPath = join(dir, 'responses.yml');
-writeFileSync(configPath, `responses:\n  "What colour is the sky?": ${JSON.stringify(ANSWER)}\n`);
+const config = `responses:\n  "What colour is the sky?": ${JSON.stringify(ANSWER)}\n`;
+writeFileSync(configPath, config);
+const otherConfigPath = join(dir, 'other.yml');
+writeFileSync(otherConfigPath, flags['other-settings'] ? `${config}settings:\n  ${flags['other-settings']}\n` : config);
 
 async function spawn(name: string, tree: string): Promise<Child> {
   const out = openSync(join(dir, `${name}.log`), 'a');
-  const child = fork(join(tree, 'bench/server-entry.ts'), [configPath, 'info'], { stdio: ['ignore', out, 'inherit', 'ipc'] });
+  const child = fork(join(tree, 'bench/server-entry.ts'), [name === 'other' ? otherConfigPath : configPath, 'info'], {
+    stdio: ['ignore', out, 'inherit', 'ipc'],
+    execArgv: name === 'other' && flags['other-node-flags'] ? flags['other-node-flags'].split(' ') : [],
+  });
   closeSync(out);
   const url = await new Promise<string>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`${name}: not ready in 30 s`)), 30_000);

@@ -1,5 +1,5 @@
 import { createServer, STATUS_CODES, ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LevelWithSilent } from 'pino';
 import { isAdminPath } from './admin/paths.ts';
@@ -10,6 +10,7 @@ import { baselineFromConfig } from './engine/rules.ts';
 import { RuleStore } from './engine/store.ts';
 import { ApiError, kindOfStatus } from './http/errors.ts';
 import { acceptH2c } from './http/h2c.ts';
+import { listenOnPort, type Listening } from './http/listen.ts';
 import type { Lifecycle } from './observability/health.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -177,9 +178,6 @@ export async function createMockServer(options: MockServerOptions): Promise<Mock
   return { handler, upgrade, store: rules, state: stores, journal: stores.journal, metrics, lifecycle, config, logger, close };
 }
 
-/** Asked of listen(2), which caps it at net.core.somaxconn (4096 by default since Linux 5.4). */
-const LISTEN_BACKLOG = 65_535;
-
 /** Loads the config (throwing a ConfigError if it is unusable), starts listening and watching. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   // The config watcher (chokidar's set-up: ~50 ms of CPU) starts once the port is open, so the
@@ -204,17 +202,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     idleTimeoutMs: server.keepAliveTimeout,
     onSessionError: (error) => logger.debug({ err: error }, 'HTTP/2 connection failed'),
   });
+  let listening: Listening;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // The accept queue: Node's default backlog is 511, and clients arriving faster than the event
-      // loop accepts them (a load test opening thousands of streams) overflow it; the kernel then drops
-      // their SYNs and they retry after 1 s, 3 s, 7 s... listen(2) caps this at net.core.somaxconn.
-      server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    listening = await listenOnPort(server, options.port, options.host);
   } catch (error) {
     await core.close();
     throw error;
@@ -224,11 +214,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await core.config.watch();
     } catch (error) {
       await core.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
       throw error;
     }
   }
-  const { port } = server.address() as AddressInfo;
+  const { port } = listening;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
   logger.info({ url, host: options.host, port }, 'mockllm listening');
@@ -238,7 +228,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     (closing ??= (async () => {
       lifecycle.ready = false;
       await core.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = listening.close();
       server.closeIdleConnections();
       h2c.closeIdle(); // HTTP/2 connections: GOAWAY; they close once their streams end
       for (const socket of upgraded) socket.end();

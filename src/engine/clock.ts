@@ -38,11 +38,14 @@ interface Bucket {
  */
 /**
  * Whole buckets are woken until this many sleepers are: a server that has fallen behind (its
- * timer fired late, many buckets are due) writes that many chunks, then reads and accepts what
- * arrived meanwhile, then goes on, instead of writing every late chunk before it looks at new
- * connections. 1,000 chunk writes are ~10-50 ms of work.
+ * timer fired late, many buckets are due) writes that many chunks, then goes back to the event
+ * loop, which reads requests and accepts connections, then goes on. Each round is one event-loop
+ * iteration, and libuv accepts one connection per listening socket per iteration (see
+ * http/listen.ts): at 1,000 wake-ups a round (~30 ms of chunk writes on this VM) a server holding
+ * 2,000 paced streams accepted ~30 connections a second and new streams waited seconds for their
+ * first byte; 200 keeps a round to a few milliseconds (issue 17, S3).
  */
-const MAX_WAKE_PER_ROUND = 1000;
+const MAX_WAKE_PER_ROUND = 200;
 
 class TimerWheel {
   readonly #buckets = new Map<number, Bucket>();
