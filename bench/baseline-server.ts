@@ -3,16 +3,20 @@
 // orchestrator: same status, same headers, same body length), and writes streams as the same SSE
 // frames, one res.write per frame as a bare server would, honouring backpressure, with the same
 // pacing when the stream has one.
-//   node bench/baseline-server.ts <canned.json> [--join]
+//   node bench/baseline-server.ts <canned.json> [--join | --koa]
 // With --join the frames due at the same moment are joined into one string and written with one
 // res.write (up to 16 KiB): a reference for what batching frames per write gains.
+// With --koa the same answers go through a Koa app of one middleware (Koa's context, its respond(),
+// the body read as mockllm reads it): the floor the framework mockllm is built on sets, before any
+// of a mock's own work (issue 17 keeps Koa).
 //
 // Not res.cork()/res.uncork() around the frames: Node's OutgoingMessage.uncork() uncorks the socket
 // first and then sends each buffered piece of its chunked body, so every frame becomes a write(2)
 // of its own (1,012 syscalls for a 1,003-frame answer, against ~10 for plain writes): a baseline
 // written that way would be slowed by the same cost it is meant to expose.
 import { readFileSync } from 'node:fs';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import Koa from 'koa';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serveStats } from './child-stats.ts';
@@ -37,8 +41,9 @@ export interface CannedFile {
 }
 
 const [file, flag] = process.argv.slice(2);
-if (!file) throw new Error('usage: baseline-server.ts <canned.json> [--join]');
+if (!file) throw new Error('usage: baseline-server.ts <canned.json> [--join | --koa]');
 const join = flag === '--join';
+const viaKoa = flag === '--koa';
 const JOIN_LIMIT = 16 * 1024;
 const answers = new Map(Object.entries((JSON.parse(readFileSync(file, 'utf8')) as CannedFile).answers));
 
@@ -111,7 +116,7 @@ async function writeStream(res: ServerResponse, canned: Canned): Promise<void> {
   res.end();
 }
 
-const server = createServer((req, res) => {
+const bare = (req: IncomingMessage, res: ServerResponse) => {
   if (req.method === 'GET' && req.url === '/healthz') {
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     return;
@@ -133,7 +138,35 @@ const server = createServer((req, res) => {
       res.end(canned.body);
     }
   });
-});
+};
+
+/** The same answers as one Koa middleware would give them (--koa). */
+function koaApp(): (req: IncomingMessage, res: ServerResponse) => void {
+  const app = new Koa();
+  app.use(async (ctx) => {
+    const body = await new Promise<string>((resolve) => {
+      let text = '';
+      ctx.req.setEncoding('utf8');
+      ctx.req.on('data', (chunk: string) => (text += chunk));
+      ctx.req.on('end', () => resolve(text));
+    });
+    const canned = answers.get(body);
+    if (!canned) {
+      ctx.status = 404;
+      return;
+    }
+    ctx.status = canned.status;
+    for (const [name, value] of canned.headers) ctx.res.setHeader(name, value);
+    if (canned.frames) {
+      ctx.respond = false;
+      ctx.res.writeHead(canned.status);
+      await writeStream(ctx.res, canned);
+    } else ctx.body = canned.body;
+  });
+  return app.callback();
+}
+
+const server = createServer(viaKoa ? koaApp() : bare);
 server.keepAliveTimeout = 5000;
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;

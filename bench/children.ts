@@ -83,6 +83,8 @@ export function spawnAimock(fixturesPath: string, options: SpawnOptions): Promis
 }
 
 /** The bare node:http yardstick, answering from a canned-answers file. */
-export function spawnBaseline(cannedPath: string, options: SpawnOptions & { join?: boolean }): Promise<ServerChild> {
-  return spawnChild(options.join ? 'baseline-joined' : 'baseline', 'baseline-server.ts', [cannedPath, ...(options.join ? ['--join'] : [])], options);
+export function spawnBaseline(cannedPath: string, options: SpawnOptions & { join?: boolean; koa?: boolean }): Promise<ServerChild> {
+  const flag = options.join ? '--join' : options.koa ? '--koa' : undefined;
+  const name = options.join ? 'baseline-joined' : options.koa ? 'koa-floor' : 'baseline';
+  return spawnChild(name, 'baseline-server.ts', [cannedPath, ...(flag ? [flag] : [])], options);
 }

@@ -401,10 +401,20 @@ async function main() {
           logCost = await s1('openai', [mock, quiet], REQ.s1Openai);
           await quiet.stop();
         }
+        // The floor Koa itself sets (issue 17 keeps Koa): the baseline's answers through a Koa app of
+        // one middleware, side by side with the bare server. Not in --quick.
+        let koaFloor: Record<string, Measured<CannonFigures>> | undefined;
+        if (!quick) {
+          const koa = await spawnBaseline(cannedPath, { stdout: '/dev/null', koa: true });
+          children.push(koa);
+          koaFloor = await s1('openai', [koa, baseline], REQ.s1Openai);
+          await koa.stop();
+        }
         results.S1 = {
           openai,
           anthropic,
           ...(logCost && { logToFileVsDevNull: { file: logCost.mockllm, devNull: logCost[quietName] } }),
+          ...(koaFloor && { koaFloor: { koa: koaFloor['koa-floor'], bare: koaFloor.baseline } }),
           logFileBytes: statSync(logFile).size,
         };
         const cpuPerRequest = (x: Measured<CannonFigures>) => round((x.server.cpuMs * 1000) / x.load.requests, 1);
@@ -459,6 +469,18 @@ async function main() {
             baseline: `${toDevNull.load.requestsPerS}; ${cpuPerRequest(toDevNull)}`,
             ratio: round(toFile.load.requestsPerS / toDevNull.load.requestsPerS),
             note: 'both mockllm at the default info level; bare node column: the log going to /dev/null',
+          });
+        }
+        if (koaFloor) {
+          const k = koaFloor['koa-floor']!;
+          const b = koaFloor.baseline!;
+          rows.push({
+            scenario: 'S1 OpenAI reference: Koa, one middleware, the same answer (left) vs bare node:http (right)',
+            metric: 'requests/s; server CPU µs per request',
+            mockllm: `${k.load.requestsPerS}; ${cpuPerRequest(k)}`,
+            baseline: `${b.load.requestsPerS}; ${cpuPerRequest(b)}`,
+            ratio: round(k.load.requestsPerS / b.load.requestsPerS),
+            note: 'the ceiling the framework leaves mockllm, before parsing, matching, rendering, journal, log and metrics',
           });
         }
       }
