@@ -182,7 +182,7 @@ function sendJsonNow(ctx: Context): void {
   const res = ctx.res;
   const body = ctx.body;
   if (ctx.respond === false || res.headersSent || body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return;
-  if (typeof (body as { pipe?: unknown }).pipe === 'function' || ctx.method === 'HEAD' || ctx.status === 204 || ctx.status === 304) return;
+  if (typeof (body as { pipe?: unknown }).pipe === 'function' || ctx.method === 'HEAD' || ctx.status === 204 || ctx.status === 205 || ctx.status === 304) return;
   if (res.writableEnded || (res.socket !== null && !res.socket.writable)) return;
   const text = JSON.stringify(body);
   ctx.respond = false;

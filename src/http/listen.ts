@@ -11,7 +11,12 @@
 import type { Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 
-/** Asked of listen(2), which caps it at net.core.somaxconn (4096 by default since Linux 5.4). */
+/**
+ * The accept queue, asked of listen(2), which caps it at net.core.somaxconn (4096 by default since
+ * Linux 5.4). Node's default is 511: clients arriving faster than the event loop accepts them (a
+ * load test opening thousands of streams) overflow it, the kernel drops their SYNs, and they retry
+ * after 1 s, 3 s, 7 s...
+ */
 export const LISTEN_BACKLOG = 65_535;
 
 /** Listening sockets on the port (Linux): up to this many connections accepted per iteration. */

@@ -32,7 +32,6 @@ export function isoTime(now = Date.now()): string {
   return `${minutePrefix}${seconds < 10 ? '0' : ''}${seconds}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
 }
 
-const BASE = { service: 'mockllm' };
 // Loggers made by createLogger: their line format is known (no mixin, hooks, formatters or message
 // prefix), so infoLineWriter may write their lines itself.
 const ownLoggers = new WeakSet<Logger>();
@@ -40,7 +39,7 @@ const ownLoggers = new WeakSet<Logger>();
 export function createLogger(level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {
   const options = {
     level,
-    base: BASE,
+    base: { service: 'mockllm' },
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     timestamp: isoTime,
   };
