@@ -183,7 +183,9 @@ function sendJsonNow(ctx: Context): void {
   const body = ctx.body;
   if (ctx.respond === false || res.headersSent || body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return;
   if (typeof (body as { pipe?: unknown }).pipe === 'function' || ctx.method === 'HEAD' || ctx.status === 204 || ctx.status === 205 || ctx.status === 304) return;
-  if (res.writableEnded || (res.socket !== null && !res.socket.writable)) return;
+  // Koa's own rule: no socket (an HTTP/2 stream the client cancelled has none) counts as writable.
+  const socket = res.socket;
+  if (res.writableEnded || (socket != null && !socket.writable)) return;
   const text = JSON.stringify(body);
   ctx.respond = false;
   res.setHeader('Content-Length', Buffer.byteLength(text));

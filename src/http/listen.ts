@@ -9,6 +9,7 @@
 // several sockets listen on one port, the kernel spreading new connections over them, and each
 // one that has a connection waiting is accepted from in the same iteration.
 import type { Server } from 'node:http';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 
 /**
@@ -32,15 +33,36 @@ export interface Listening {
 
 /**
  * Listens on `port` (0: any free one) with `server`, and on Linux with ACCEPT_SOCKETS - 1 more
- * sockets whose connections go to `server` as if it had accepted them. A port another process
- * holds fails as it always did (EADDRINUSE), even when that process is another mockllm: the port is
- * first taken the ordinary way, without SO_REUSEPORT, and only then shared by our own sockets.
+ * sockets whose connections go to `server` as if it had accepted them. A port someone else holds
+ * fails as it always did (EADDRINUSE), even when that someone is another mockllm: the port is first
+ * taken the ordinary way, without SO_REUSEPORT; and since two servers started at the same moment
+ * could both pass that step (one between the other's probe and its group), the group then checks
+ * that every socket listening on the port is its own, and otherwise steps back and tries again.
  */
 export async function listenOnPort(server: Server, port: number, host: string, sockets = process.platform === 'linux' ? ACCEPT_SOCKETS : 1): Promise<Listening> {
-  if (sockets <= 1) {
-    await listen(server, { port, host, backlog: LISTEN_BACKLOG });
-    return { port: (server.address() as AddressInfo).port, sockets: 1, close: () => closeServer(server) };
+  if (sockets > 1 && canSeeListeners()) {
+    for (let attempt = 1; ; attempt++) {
+      const group = await listenAsGroup(server, port, host, sockets);
+      if (group === 'no-reuseport') break;
+      if (group === 'port-lost') continue; // port 0: the free port found was taken before the group bound it
+      const ours = ownSocketInodes();
+      // Another group of this very process (two servers of a test suite) counts as someone else.
+      if (!groupPorts.has(group.port) && !listenersOn(group.port).some((inode) => !ours.has(inode))) {
+        groupPorts.add(group.port);
+        const close = group.close;
+        return { ...group, close: () => close().finally(() => groupPorts.delete(group.port)) };
+      }
+      await group.close();
+      if (port !== 0 && attempt >= 6) throw addressInUse(host, port);
+      // Both servers of a simultaneous start see each other and step back: a random pause lets one go first.
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 60));
+    }
   }
+  await listen(server, { port, host, backlog: LISTEN_BACKLOG });
+  return { port: (server.address() as AddressInfo).port, sockets: 1, close: () => closeServer(server) };
+}
+
+async function listenAsGroup(server: Server, port: number, host: string, sockets: number): Promise<Listening | 'no-reuseport' | 'port-lost'> {
   const probe = createNetServer();
   await listen(probe, { port, host });
   const bound = (probe.address() as AddressInfo).port;
@@ -48,13 +70,23 @@ export async function listenOnPort(server: Server, port: number, host: string, s
   try {
     await listen(server, { port: bound, host, backlog: LISTEN_BACKLOG, reusePort: true });
   } catch (error) {
-    // SO_REUSEPORT refused (a kernel or sandbox without it): one socket, as before.
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw error;
-    return listenOnPort(server, bound, host, 1);
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return 'no-reuseport'; // a kernel or sandbox without SO_REUSEPORT
+    if (port === 0) return 'port-lost';
+    throw error;
   }
+  // The server's own socket options for the connections the extra sockets accept: node:http's are
+  // noDelay and allowHalfOpen (src/http/h2c.ts relies on the latter), net's defaults are neither.
+  const options = server as unknown as { allowHalfOpen: boolean; noDelay: boolean; keepAlive: boolean; keepAliveInitialDelay: number; highWaterMark?: number };
+  const socketOptions = {
+    allowHalfOpen: options.allowHalfOpen,
+    noDelay: options.noDelay,
+    keepAlive: options.keepAlive,
+    keepAliveInitialDelay: options.keepAliveInitialDelay,
+    ...(options.highWaterMark !== undefined && { highWaterMark: options.highWaterMark }),
+  };
   const extras: NetServer[] = [];
   for (let i = 1; i < sockets; i++) {
-    const extra = createNetServer((socket: Socket) => server.emit('connection', socket));
+    const extra = createNetServer(socketOptions, (socket: Socket) => server.emit('connection', socket));
     try {
       await listen(extra, { port: bound, host, backlog: LISTEN_BACKLOG, reusePort: true });
       extras.push(extra);
@@ -68,6 +100,59 @@ export async function listenOnPort(server: Server, port: number, host: string, s
     // Each socket's close resolves once the connections it accepted are gone.
     close: () => Promise.all([closeServer(server), ...extras.map(closeServer)]).then(() => {}),
   };
+}
+
+const PROC_TCP = ['/proc/net/tcp', '/proc/net/tcp6'];
+/** Ports held by a group of this process. */
+const groupPorts = new Set<number>();
+
+/** Whether this process can tell its listening sockets from others' (without that, one socket it is). */
+function canSeeListeners(): boolean {
+  try {
+    readFileSync(PROC_TCP[0]!, 'utf8');
+    readdirSync('/proc/self/fd');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The inodes of the sockets listening on `port`, any address, in this network namespace (proc(5), /proc/net/tcp). */
+function listenersOn(port: number): string[] {
+  const inodes: string[] = [];
+  for (const file of PROC_TCP) {
+    let table: string;
+    try {
+      table = readFileSync(file, 'utf8');
+    } catch {
+      continue; // no IPv6
+    }
+    for (const line of table.split('\n').slice(1)) {
+      const columns = line.trim().split(/\s+/);
+      // sl, local_address (hex ip:port), rem_address, st (0A: LISTEN), tx:rx, tr:when, retrnsmt, uid, timeout, inode
+      if (columns.length < 10 || columns[3] !== '0A') continue;
+      if (Number.parseInt(columns[1]!.split(':')[1]!, 16) === port) inodes.push(columns[9]!);
+    }
+  }
+  return inodes;
+}
+
+/** The inodes of this process's sockets (`socket:[inode]` links in /proc/self/fd). */
+function ownSocketInodes(): Set<string> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith('socket:[')) inodes.add(target.slice(8, -1));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return inodes;
+}
+
+function addressInUse(host: string, port: number): NodeJS.ErrnoException {
+  return Object.assign(new Error(`listen EADDRINUSE: address already in use ${host}:${port}`), { code: 'EADDRINUSE', errno: -98, syscall: 'listen', address: host, port });
 }
 
 function listen(server: NetServer, options: { port: number; host: string; backlog?: number; reusePort?: boolean }): Promise<void> {

@@ -1,3 +1,4 @@
+import { tracingChannel } from 'node:diagnostics_channel';
 import { pino, type Logger, type DestinationStream, type LevelWithSilent } from 'pino';
 
 export type { Logger };
@@ -61,9 +62,23 @@ export function infoLineWriter(logger: Logger): ((fields: Record<string, unknown
   const stream = (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym]!;
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym]!;
   return (fields, message) => {
+    // pino's own path where the two would differ: a subscriber to pino's `pino_asJson` tracing
+    // channel (APM tools add trace ids there), or a string with a lone surrogate (JSON.stringify
+    // escapes it, pino writes short strings as they are). A client controls `model`.
+    if (asJsonTracing.hasSubscribers || !allWellFormed(fields)) return logger.info(fields, message);
     const json = JSON.stringify(fields);
     stream.write(`{"level":30${isoTime()}${bindings}${json.length > 2 ? `,${json.slice(1, -1)}` : ''},"msg":${JSON.stringify(message)}}\n`);
   };
+}
+
+const asJsonTracing = tracingChannel('pino_asJson');
+
+function allWellFormed(fields: Record<string, unknown>): boolean {
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value === 'string' && !value.isWellFormed()) return false;
+  }
+  return true;
 }
 
 /** `json`: one JSON object per line (pino's own format); `pretty`: one readable line per entry. */

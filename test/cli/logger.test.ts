@@ -1,4 +1,5 @@
 // The CLI's log destination: JSON or readable lines, chosen by the terminal, held during start-up.
+import { tracingChannel } from 'node:diagnostics_channel';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
@@ -76,6 +77,8 @@ test("the access log's own line writer writes, byte for byte, the line pino writ
     { requestId: 'req_1', method: 'POST', route: '/v1/chat/completions', status: 200, durationMs: 1.234, provider: 'openai', model: 'gpt-4o', stream: false, matched: true, ruleId: null },
     { requestId: 'a "quoted" \\ id\n', status: 400, errorType: 'invalid_request_error', errorMessage: 'tab\there, unicode é 漢字, emoji 🎉', step: 0, skipped: undefined },
     { requestId: 'x' },
+    // A lone surrogate (a client's `model` may hold one): pino writes short strings as they are.
+    { requestId: 'y', model: 'gpt-4o\ud800', errorMessage: `${'long '.repeat(30)}\udfff` },
   ];
   for (const fields of cases) {
     written.length = 0;
@@ -87,6 +90,22 @@ test("the access log's own line writer writes, byte for byte, the line pino writ
     assert.equal(viaWriter, viaPino);
     assert.ok(viaWriter!.endsWith('\n'));
   }
+});
+
+test('with a subscriber on pino\'s pino_asJson tracing channel (an APM tool), access lines go through pino, so the subscriber sees them', () => {
+  const { written, logger } = capture('json');
+  const writeInfo = infoLineWriter(logger)!;
+  const seen: unknown[] = [];
+  const channel = tracingChannel('pino_asJson');
+  const subscriber = { start: (message: unknown) => seen.push(message), end: () => {}, asyncStart: () => {}, asyncEnd: () => {}, error: () => {} };
+  channel.subscribe(subscriber);
+  try {
+    writeInfo({ requestId: 'traced' }, 'request');
+  } finally {
+    channel.unsubscribe(subscriber);
+  }
+  assert.equal(seen.length, 1);
+  assert.match(written.at(-1)!, /"requestId":"traced"/);
 });
 
 test("a library user's own logger gets no fast writer: its options (mixins, formatters) stay in charge", () => {

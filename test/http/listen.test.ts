@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { ACCEPT_SOCKETS, listenOnPort } from '../../src/http/listen.ts';
 import { post, startTestServer } from '../helpers/server.ts';
@@ -117,4 +118,39 @@ test('closing waits for a request on a connection any socket of the group accept
   assert.deepEqual(new Set(await Promise.all(inFlight)), new Set([200]));
   await closing;
   assert.equal(closed, true);
+});
+
+test('of two servers started at the same moment on one port, in separate processes, only one gets it; the other is refused with EADDRINUSE', { skip: !linux && 'SO_REUSEPORT groups are Linux only' }, async () => {
+  // Each child waits for a shared start time, listens, and holds the port for 1.2 s (longer than a
+  // refused one keeps retrying), so both holding it at once would be seen. Before the group checked
+  // its port's listeners, about a third of such pairs both listened and split the connections.
+  const listenModule = new URL('../../src/http/listen.ts', import.meta.url).href;
+  const child = `
+    import { createServer } from 'node:http';
+    import { listenOnPort } from ${JSON.stringify(listenModule)};
+    const [port, startAt] = process.argv.slice(-2).map(Number);
+    while (Date.now() < startAt);
+    try {
+      const listening = await listenOnPort(createServer(), port, '127.0.0.1');
+      console.log('listening ' + listening.sockets);
+      setTimeout(() => listening.close().then(() => process.exit(0)), 1200);
+    } catch (error) {
+      console.log(error.code);
+    }`;
+  const run = (port: number, startAt: number) =>
+    new Promise<string>((resolve, reject) => {
+      const proc = spawn(process.execPath, ['--input-type=module', '-e', child, '--', String(port), String(startAt)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      proc.stdout.on('data', (chunk) => (out += chunk));
+      proc.on('error', reject);
+      proc.on('exit', () => resolve(out.trim()));
+    });
+  for (let pair = 0; pair < 6; pair++) {
+    const free = createServer();
+    const port = await new Promise<number>((resolve) => free.listen(0, '127.0.0.1', () => resolve((free.address() as { port: number }).port)));
+    await new Promise((resolve) => free.close(resolve));
+    const startAt = Date.now() + 500;
+    const outcomes = (await Promise.all([run(port, startAt), run(port, startAt)])).sort();
+    assert.deepEqual(outcomes, ['EADDRINUSE', `listening ${ACCEPT_SOCKETS}`], `pair ${pair} on port ${port}: ${outcomes.join(', ')}`);
+  }
 });
