@@ -94,6 +94,8 @@ export function acceptH2c(server: Server, options: H2cOptions = {}): H2cControl 
   http2.on('sessionError', (error) => options.onSessionError?.(error));
   const sessions = new Set<Http2Session>();
   const undecided = new Set<Socket>();
+  /** The sockets of HTTP/2 connections, until they close. */
+  const connections = new Set<Socket>();
   let closing = false;
 
   http2.on('session', (session) => {
@@ -142,7 +144,11 @@ export function acceptH2c(server: Server, options: H2cOptions = {}): H2cControl 
       forget();
       socket.pause();
       socket.unshift(head);
-      if (isHttp2) http2.emit('connection', socket);
+      if (isHttp2) {
+        connections.add(socket);
+        socket.once('close', () => connections.delete(socket));
+        http2.emit('connection', socket);
+      }
       else {
         http1Connection.call(server, socket);
         // The HTTP/1.1 parser reads from a flowing socket; the pause above would otherwise stall it.
@@ -164,6 +170,10 @@ export function acceptH2c(server: Server, options: H2cOptions = {}): H2cControl 
     },
     destroyAll() {
       for (const session of sessions) session.destroy();
+      // A session that ended leaves its socket half-open (node:http servers allow that) until the
+      // client closes its side; a client whose streams were cancelled may never do so, and the
+      // server's close() would wait for that socket for ever.
+      for (const socket of connections) socket.destroy();
       for (const socket of undecided) socket.destroy();
     },
   };

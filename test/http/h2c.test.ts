@@ -317,4 +317,27 @@ describe('shutting down with HTTP/2 connections open', () => {
       busy.destroy();
     }
   });
+
+  test('close() resolves within its grace period after a client cancelled its h2 streams and never closed its end of the connection', async () => {
+    const own = await startTestServer(CONFIG, { shutdownGraceMs: 500 });
+    const session = h2Session(own);
+    try {
+      // Requests cancelled (RST_STREAM CANCEL) at once or a few milliseconds in: the session the
+      // server ends leaves its socket half-open, and this client never ends its side.
+      for (let i = 0; i < 100; i++) {
+        const stream = session.request({ ':method': 'POST', ':path': '/v1/chat/completions', 'content-type': 'application/json' });
+        stream.on('error', () => {});
+        stream.end(JSON.stringify(chatBody('what colour is the sky?', false)));
+        await new Promise((resolve) => setTimeout(resolve, i % 5));
+        stream.close(constants.NGHTTP2_CANCEL);
+        if (!stream.closed) await withDeadline(new Promise((resolve) => stream.once('close', resolve)), 5_000, 'the cancelled stream to close');
+      }
+      session.close();
+      // Before: close() waited for that socket for ever (it was left out of the grace period's cut).
+      await withDeadline(own.stop(), 10_000, 'close() after cancelled h2 streams');
+      assert.equal(own.server.listening, false);
+    } finally {
+      session.destroy();
+    }
+  });
 });
