@@ -6,14 +6,13 @@
 // windows, at a fixed rate neither saturates (so CPU per request is not bent by queueing) and
 // then flat out. This is how each change of issue 17 was judged: on this shared, noisy machine a
 // difference of a few per cent only shows side by side.
-import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import type { ChildStats } from './child-stats.ts';
+import { spawnChild, type ServerChild } from './children.ts';
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
@@ -58,13 +57,6 @@ const REQUESTS: Record<'openai' | 'anthropic', BenchRequest> = {
   },
 };
 
-interface Child {
-  name: string;
-  url: string;
-  process: ChildProcess;
-  stats(reset: boolean): Promise<ChildStats>;
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'mockllm-ab-'));
 const configPath = join(dir, 'responses.yml');
 const config = `responses:\n  "What colour is the sky?": ${JSON.stringify(ANSWER)}\n`;
@@ -72,41 +64,12 @@ writeFileSync(configPath, config);
 const otherConfigPath = join(dir, 'other.yml');
 writeFileSync(otherConfigPath, flags['other-settings'] ? `${config}settings:\n  ${flags['other-settings']}\n` : config);
 
-async function spawn(name: string, tree: string): Promise<Child> {
-  const out = openSync(join(dir, `${name}.log`), 'a');
-  const child = fork(join(tree, 'bench/server-entry.ts'), [name === 'other' ? otherConfigPath : configPath, 'info'], {
-    stdio: ['ignore', out, 'inherit', 'ipc'],
-    execArgv: name === 'other' && flags['other-node-flags'] ? flags['other-node-flags'].split(' ') : [],
-  });
-  closeSync(out);
-  const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${name}: not ready in 30 s`)), 30_000);
-    child.on('message', (m: { type: string; url: string }) => {
-      if (m.type === 'ready') {
-        clearTimeout(timer);
-        done(m.url);
-      }
-    });
-  });
-  let next = 0;
-  const waiting = new Map<number, (s: ChildStats) => void>();
-  child.on('message', (m: { type: string; id: number; stats: ChildStats }) => {
-    if (m.type === 'stats') waiting.get(m.id)?.(m.stats);
-  });
-  return {
-    name,
-    url,
-    process: child,
-    stats: (reset) =>
-      new Promise((done) => {
-        const id = next++;
-        waiting.set(id, done);
-        child.send({ type: 'stats', id, reset });
-      }),
-  };
+function spawn(name: 'this' | 'other', tree: string): Promise<ServerChild> {
+  const nodeFlags = name === 'other' && flags['other-node-flags'] ? flags['other-node-flags'].split(' ') : [];
+  return spawnChild(name, join(tree, 'bench/server-entry.ts'), [name === 'other' ? otherConfigPath : configPath, 'info'], { stdout: join(dir, `${name}.log`), execArgv: nodeFlags });
 }
 
-async function window(child: Child, req: BenchRequest, fixedRate: boolean) {
+async function window(child: ServerChild, req: BenchRequest, fixedRate: boolean) {
   await child.stats(true);
   const result = await autocannon({
     url: child.url + req.path,
@@ -134,7 +97,7 @@ const add = (key: string, w: Totals) => {
 };
 // Two passes, the servers spawned in one order and then the other: the process spawned first
 // measured a few per cent slower in both roles (same code on both sides), whatever the cause.
-let children: Child[] = [];
+let children: ServerChild[] = [];
 try {
   for (const pass of [0, 1]) {
     children = pass === 0 ? [await spawn('this', here), await spawn('other', resolve(other))] : [await spawn('other', resolve(other)), await spawn('this', here)];
@@ -146,7 +109,7 @@ try {
         for (let r = 0; r < rounds; r++) for (const child of order) add(`${provider} ${fixedRate} ${child.name}`, await window(child, req, fixedRate));
       }
     }
-    for (const child of children) child.process.kill();
+    for (const child of children) await child.stop();
   }
   for (const provider of providers) {
     for (const fixedRate of rate > 0 ? [true, false] : [false]) {
@@ -162,6 +125,6 @@ try {
     }
   }
 } finally {
-  for (const child of children) child.process.kill();
+  for (const child of children) await child.stop();
   rmSync(dir, { recursive: true, force: true });
 }

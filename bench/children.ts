@@ -1,6 +1,7 @@
 // Spawning the servers under test as child processes and talking to them over IPC.
 import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildStats } from './child-stats.ts';
 
@@ -23,9 +24,10 @@ export interface SpawnOptions {
   execArgv?: string[];
 }
 
-async function spawnChild(name: string, script: string, args: string[], options: SpawnOptions): Promise<ServerChild> {
+/** A server script (a name in bench/, or an absolute path: another checkout's, for bench/ab.ts) as a child answering over IPC. */
+export async function spawnChild(name: string, script: string, args: string[], options: SpawnOptions): Promise<ServerChild> {
   const out = openSync(options.stdout, 'a');
-  const child = fork(here(script), args, {
+  const child = fork(isAbsolute(script) ? script : here(script), args, {
     stdio: ['ignore', out, 'inherit', 'ipc'],
     execArgv: [...(options.execArgv ?? [])],
   });

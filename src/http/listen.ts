@@ -40,14 +40,19 @@ export interface Listening {
  * that every socket listening on the port is its own, and otherwise steps back and tries again.
  */
 export async function listenOnPort(server: Server, port: number, host: string, sockets = process.platform === 'linux' ? ACCEPT_SOCKETS : 1): Promise<Listening> {
-  if (sockets > 1 && canSeeListeners()) {
+  if (sockets > 1) {
     for (let attempt = 1; ; attempt++) {
       const group = await listenAsGroup(server, port, host, sockets);
       if (group === 'no-reuseport') break;
       if (group === 'port-lost') continue; // port 0: the free port found was taken before the group bound it
-      const ours = ownSocketInodes();
+      const seen = socketsOn(group.port);
+      if (seen === undefined) {
+        // No /proc to tell our sockets from others' (a sandbox): one socket, the safe way.
+        await group.close();
+        break;
+      }
       // Another group of this very process (two servers of a test suite) counts as someone else.
-      if (!groupPorts.has(group.port) && !listenersOn(group.port).some((inode) => !ours.has(inode))) {
+      if (!groupPorts.has(group.port) && seen.listening.every((inode) => seen.ours.has(inode))) {
         groupPorts.add(group.port);
         const close = group.close;
         return { ...group, close: () => close().finally(() => groupPorts.delete(group.port)) };
@@ -106,49 +111,44 @@ const PROC_TCP = ['/proc/net/tcp', '/proc/net/tcp6'];
 /** Ports held by a group of this process. */
 const groupPorts = new Set<number>();
 
-/** Whether this process can tell its listening sockets from others' (without that, one socket it is). */
-function canSeeListeners(): boolean {
-  try {
-    readFileSync(PROC_TCP[0]!, 'utf8');
-    readdirSync('/proc/self/fd');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The inodes of the sockets listening on `port`, any address, in this network namespace (proc(5), /proc/net/tcp). */
-function listenersOn(port: number): string[] {
-  const inodes: string[] = [];
+/**
+ * The inodes of the sockets listening on `port`, any address, in this network namespace (proc(5),
+ * /proc/net/tcp), and of this process's own sockets; undefined when /proc cannot say.
+ */
+function socketsOn(port: number): { listening: string[]; ours: Set<string> } | undefined {
+  const listening: string[] = [];
   for (const file of PROC_TCP) {
     let table: string;
     try {
       table = readFileSync(file, 'utf8');
     } catch {
+      if (file === PROC_TCP[0]) return undefined;
       continue; // no IPv6
     }
     for (const line of table.split('\n').slice(1)) {
       const columns = line.trim().split(/\s+/);
       // sl, local_address (hex ip:port), rem_address, st (0A: LISTEN), tx:rx, tr:when, retrnsmt, uid, timeout, inode
       if (columns.length < 10 || columns[3] !== '0A') continue;
-      if (Number.parseInt(columns[1]!.split(':')[1]!, 16) === port) inodes.push(columns[9]!);
+      if (Number.parseInt(columns[1]!.split(':')[1]!, 16) === port) listening.push(columns[9]!);
     }
   }
-  return inodes;
-}
-
-/** The inodes of this process's sockets (`socket:[inode]` links in /proc/self/fd). */
-function ownSocketInodes(): Set<string> {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
+  // This process's sockets: the `socket:[inode]` links in /proc/self/fd.
+  const ours = new Set<string>();
+  let fds: string[];
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return undefined;
+  }
+  for (const fd of fds) {
     try {
       const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith('socket:[')) inodes.add(target.slice(8, -1));
+      if (target.startsWith('socket:[')) ours.add(target.slice(8, -1));
     } catch {
       // closed meanwhile
     }
   }
-  return inodes;
+  return { listening, ours };
 }
 
 function addressInUse(host: string, port: number): NodeJS.ErrnoException {
