@@ -459,29 +459,31 @@ async function main() {
             peer: `${a.server.cpuPercent} / ${a.server.rssPeakMb}`,
           });
         }
-        if (logCost) {
-          const toFile = logCost.mockllm!;
-          const toDevNull = logCost[quietName]!;
+        // A left-vs-right row: two servers measured side by side, throughput and CPU per request.
+        const sideBySide = (scenario: string, left: Measured<CannonFigures>, right: Measured<CannonFigures>, note: string) =>
           rows.push({
-            scenario: 'S1 OpenAI: mockllm logging to a file (left) vs to /dev/null (right)',
+            scenario,
             metric: 'requests/s; server CPU µs per request',
-            mockllm: `${toFile.load.requestsPerS}; ${cpuPerRequest(toFile)}`,
-            baseline: `${toDevNull.load.requestsPerS}; ${cpuPerRequest(toDevNull)}`,
-            ratio: round(toFile.load.requestsPerS / toDevNull.load.requestsPerS),
-            note: 'both mockllm at the default info level; bare node column: the log going to /dev/null',
+            mockllm: `${left.load.requestsPerS}; ${cpuPerRequest(left)}`,
+            baseline: `${right.load.requestsPerS}; ${cpuPerRequest(right)}`,
+            ratio: round(left.load.requestsPerS / right.load.requestsPerS),
+            note,
           });
+        if (logCost) {
+          sideBySide(
+            'S1 OpenAI: mockllm logging to a file (left) vs to /dev/null (right)',
+            logCost.mockllm!,
+            logCost[quietName]!,
+            'both mockllm at the default info level; bare node column: the log going to /dev/null',
+          );
         }
         if (koaFloor) {
-          const k = koaFloor['koa-floor']!;
-          const b = koaFloor.baseline!;
-          rows.push({
-            scenario: 'S1 OpenAI reference: Koa, one middleware, the same answer (left) vs bare node:http (right)',
-            metric: 'requests/s; server CPU µs per request',
-            mockllm: `${k.load.requestsPerS}; ${cpuPerRequest(k)}`,
-            baseline: `${b.load.requestsPerS}; ${cpuPerRequest(b)}`,
-            ratio: round(k.load.requestsPerS / b.load.requestsPerS),
-            note: 'the ceiling the framework leaves mockllm, before parsing, matching, rendering, journal, log and metrics',
-          });
+          sideBySide(
+            'S1 OpenAI reference: Koa, one middleware, the same answer (left) vs bare node:http (right)',
+            koaFloor['koa-floor']!,
+            koaFloor.baseline!,
+            'the ceiling the framework leaves mockllm, before parsing, matching, rendering, journal, log and metrics',
+          );
         }
       }
 
