@@ -49,8 +49,6 @@ const MAX_CLIENT_REQUEST_ID = 200;
  */
 export function createApp(options: AppOptions): Koa {
   const { store, logger, metrics, state } = options;
-  const writeInfo = infoLineWriter(logger);
-  if (writeInfo) infoLines.set(logger, writeInfo);
   const providers = options.providers ?? PROVIDERS;
   const app = new Koa();
   const routes = new RouteTable(providers);
@@ -283,9 +281,6 @@ function accessLog(logger: Logger): Middleware {
   };
 }
 
-// Each logger's own fast writer of info lines (observability/logger.ts), when it has one.
-const infoLines = new WeakMap<Logger, (fields: Record<string, unknown>, message: string) => void>();
-
 /** The request's access log line (fields in a fixed order; a field is absent when it does not apply). */
 function logRequest(ctx: Context, logger: Logger): void {
   const state = ctx.state as RequestState;
@@ -323,8 +318,10 @@ function logRequest(ctx: Context, logger: Logger): void {
       line.errorMessage = failure.errorMessage;
     }
   }
+  const writeInfo = infoLineWriter(logger);
   if (probe) logger.debug(line, 'request');
-  else (infoLines.get(logger) ?? logger.info.bind(logger))(line, 'request');
+  else if (writeInfo) writeInfo(line, 'request');
+  else logger.info(line, 'request');
   // Structured output whose rule disagrees with the request's schema (engine/structured-output.ts).
   if (decision?.schemaMismatch) logger.warn({ requestId: state.requestId, ruleId: decision.rule?.id ?? null, schemaMismatch: decision.schemaMismatch }, `structured output: ${decision.schemaMismatch}`);
   if (decision && logger.isLevelEnabled('debug')) logger.debug({ requestId: state.requestId, explanation: decision.explanation }, describe(decision.explanation));

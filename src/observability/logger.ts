@@ -33,9 +33,10 @@ export function isoTime(now = Date.now()): string {
   return `${minutePrefix}${seconds < 10 ? '0' : ''}${seconds}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
 }
 
-// Loggers made by createLogger: their line format is known (no mixin, hooks, formatters or message
-// prefix), so infoLineWriter may write their lines itself.
-const ownLoggers = new WeakSet<Logger>();
+type InfoLineWriter = (fields: Record<string, unknown>, message: string) => void;
+// Loggers made by createLogger, with their writer of info lines: their line format is known (no
+// mixin, hooks, formatters or message prefix), so the writer may write their lines itself.
+const ownWriters = new WeakMap<Logger, InfoLineWriter>();
 
 export function createLogger(level: LevelWithSilent = 'info', destination?: DestinationStream): Logger {
   const options = {
@@ -45,7 +46,7 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Dest
     timestamp: isoTime,
   };
   const logger = destination ? pino(options, destination) : pino(options);
-  ownLoggers.add(logger);
+  ownWriters.set(logger, writerOfInfoLines(logger));
   return logger;
 }
 
@@ -57,8 +58,11 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: Dest
  * CPU (issue 17's profiles). undefined for any other logger (a library user's own pino): use it.
  * The fields must be flat and credential-free: nothing is redacted.
  */
-export function infoLineWriter(logger: Logger): ((fields: Record<string, unknown>, message: string) => void) | undefined {
-  if (!ownLoggers.has(logger)) return undefined;
+export function infoLineWriter(logger: Logger): InfoLineWriter | undefined {
+  return ownWriters.get(logger);
+}
+
+function writerOfInfoLines(logger: Logger): InfoLineWriter {
   const stream = (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym]!;
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym]!;
   return (fields, message) => {
