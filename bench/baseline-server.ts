@@ -3,12 +3,17 @@
 // orchestrator: same status, same headers, same body length), and writes streams as the same SSE
 // frames, one res.write per frame as a bare server would, honouring backpressure, with the same
 // pacing when the stream has one.
-//   node bench/baseline-server.ts <canned.json> [--join | --koa]
+//   node bench/baseline-server.ts <canned.json> [--join | --koa | --koa-mock]
 // With --join the frames due at the same moment are joined into one string and written with one
 // res.write (up to 16 KiB): a reference for what batching frames per write gains.
 // With --koa the same answers go through a Koa app of one middleware (Koa's context, its respond(),
 // the body read as mockllm reads it): the floor the framework mockllm is built on sets, before any
 // of a mock's own work (issue 17 keeps Koa).
+// With --koa-mock, the least any mock on Koa does for a non-stream answer at the default log level:
+// Koa's context, the body read and parsed as JSON, an answer object built for this request (its
+// own id, time and model) and serialised, the captured headers set, and one pino access line with
+// mockllm's fields to stdout. No routing, validation, matching, token counting, journal or metrics:
+// the ceiling for S1 before any of mockllm's own features.
 //
 // Not res.cork()/res.uncork() around the frames: Node's OutgoingMessage.uncork() uncorks the socket
 // first and then sends each buffered piece of its chunked body, so every frame becomes a write(2)
@@ -17,6 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Koa from 'koa';
+import pino from 'pino';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serveStats } from './child-stats.ts';
@@ -41,9 +47,10 @@ export interface CannedFile {
 }
 
 const [file, flag] = process.argv.slice(2);
-if (!file) throw new Error('usage: baseline-server.ts <canned.json> [--join | --koa]');
+if (!file) throw new Error('usage: baseline-server.ts <canned.json> [--join | --koa | --koa-mock]');
 const join = flag === '--join';
 const viaKoa = flag === '--koa';
+const koaMock = flag === '--koa-mock';
 const JOIN_LIMIT = 16 * 1024;
 const answers = new Map(Object.entries((JSON.parse(readFileSync(file, 'utf8')) as CannedFile).answers));
 
@@ -166,7 +173,41 @@ function koaApp(): (req: IncomingMessage, res: ServerResponse) => void {
   return app.callback();
 }
 
-const server = createServer(viaKoa ? koaApp() : bare);
+/** The least a mock on Koa does per non-stream request, with its access line (--koa-mock). */
+function koaMockApp(): (req: IncomingMessage, res: ServerResponse) => void {
+  const app = new Koa();
+  // pino's default destination (asynchronous): measured faster here than a synchronous one.
+  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
+  const templates = new Map<string, Record<string, unknown>>();
+  for (const [key, canned] of answers) if (canned.body) templates.set(key, JSON.parse(canned.body) as Record<string, unknown>);
+  let sequence = 0;
+  app.use(async (ctx) => {
+    const started = performance.now();
+    const raw = await new Promise<string>((resolve) => {
+      let text = '';
+      ctx.req.setEncoding('utf8');
+      ctx.req.on('data', (chunk: string) => (text += chunk));
+      ctx.req.on('end', () => resolve(text));
+    });
+    const request = JSON.parse(raw) as { model?: string; stream?: boolean };
+    const canned = answers.get(raw);
+    const template = templates.get(raw);
+    if (!canned || !template) {
+      ctx.status = 404;
+      return;
+    }
+    // Unique per answer, from a counter: cheaper than any random draw.
+    const requestId = `req_${(++sequence).toString(16).padStart(24, '0')}`;
+    ctx.status = canned.status;
+    for (const [name, value] of canned.headers) ctx.res.setHeader(name, value);
+    ctx.res.setHeader('x-request-id', requestId);
+    ctx.body = { ...template, id: `chatcmpl-${sequence.toString(36)}`, created: Math.floor(Date.now() / 1000), model: request.model };
+    logger.info({ requestId, method: ctx.method, route: ctx.path, status: ctx.status, durationMs: performance.now() - started, provider: 'bench', model: request.model, stream: request.stream === true, matched: true, ruleId: 'r1' }, 'request');
+  });
+  return app.callback();
+}
+
+const server = createServer(viaKoa ? koaApp() : koaMock ? koaMockApp() : bare);
 server.keepAliveTimeout = 5000;
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;

@@ -402,19 +402,22 @@ async function main() {
           await quiet.stop();
         }
         // The floor Koa itself sets (issue 17 keeps Koa): the baseline's answers through a Koa app of
-        // one middleware, side by side with the bare server. Not in --quick.
+        // one middleware; and the least a mock on Koa does (body parsed, answer built and serialised,
+        // an access line to a log file), side by side with the bare server. Not in --quick.
         let koaFloor: Record<string, Measured<CannonFigures>> | undefined;
         if (!quick) {
           const koa = await spawnBaseline(cannedPath, { stdout: '/dev/null', koa: true });
-          children.push(koa);
-          koaFloor = await s1('openai', [koa, baseline], REQ.s1Openai);
+          const koaMock = await spawnBaseline(cannedPath, { stdout: join(logDir, 'koa-mock.log'), koaMock: true });
+          children.push(koa, koaMock);
+          koaFloor = await s1('openai', [koa, koaMock, baseline], REQ.s1Openai);
           await koa.stop();
+          await koaMock.stop();
         }
         results.S1 = {
           openai,
           anthropic,
           ...(logCost && { logToFileVsDevNull: { file: logCost.mockllm, devNull: logCost[quietName] } }),
-          ...(koaFloor && { koaFloor: { koa: koaFloor['koa-floor'], bare: koaFloor.baseline } }),
+          ...(koaFloor && { koaFloor: { koa: koaFloor['koa-floor'], koaMock: koaFloor['koa-mock'], bare: koaFloor.baseline } }),
           logFileBytes: statSync(logFile).size,
         };
         const cpuPerRequest = (x: Measured<CannonFigures>) => round((x.server.cpuMs * 1000) / x.load.requests, 1);
@@ -483,6 +486,12 @@ async function main() {
             koaFloor['koa-floor']!,
             koaFloor.baseline!,
             'the ceiling the framework leaves mockllm, before parsing, matching, rendering, journal, log and metrics',
+          );
+          sideBySide(
+            'S1 OpenAI reference: the least a mock on Koa does (body parsed, answer built, access line) (left) vs bare node:http (right)',
+            koaFloor['koa-mock']!,
+            koaFloor.baseline!,
+            'the ceiling for any mock on Koa with the access log on, before routing, validation, matching, token counts, journal and metrics',
           );
         }
       }
