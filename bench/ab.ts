@@ -25,6 +25,8 @@ const { values: flags, positionals } = parseArgs({
     'other-settings': { type: 'string' },
     // Node flags for the other server only (e.g. '--max-semi-space-size=64').
     'other-node-flags': { type: 'string' },
+    // Environment variables for the other server only (e.g. 'NAME=value OTHER=value').
+    'other-env': { type: 'string' },
   },
 });
 const other = positionals[0];
@@ -66,7 +68,8 @@ writeFileSync(otherConfigPath, flags['other-settings'] ? `${config}settings:\n  
 
 function spawn(name: 'this' | 'other', tree: string): Promise<ServerChild> {
   const nodeFlags = name === 'other' && flags['other-node-flags'] ? flags['other-node-flags'].split(' ') : [];
-  return spawnChild(name, join(tree, 'bench/server-entry.ts'), [name === 'other' ? otherConfigPath : configPath, 'info'], { stdout: join(dir, `${name}.log`), execArgv: nodeFlags });
+  const env = name === 'other' && flags['other-env'] ? Object.fromEntries(flags['other-env'].split(' ').map((pair) => pair.split('=', 2) as [string, string])) : undefined;
+  return spawnChild(name, join(tree, 'bench/server-entry.ts'), [name === 'other' ? otherConfigPath : configPath, 'info'], { stdout: join(dir, `${name}.log`), execArgv: nodeFlags, ...(env && { env }) });
 }
 
 async function window(child: ServerChild, req: BenchRequest, fixedRate: boolean) {

@@ -22,6 +22,8 @@ export interface SpawnOptions {
   stdout: string;
   /** Extra node flags (e.g. --cpu-prof). */
   execArgv?: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
 }
 
 /** A server script (a name in bench/, or an absolute path: another checkout's, for bench/ab.ts) as a child answering over IPC. */
@@ -30,6 +32,7 @@ export async function spawnChild(name: string, script: string, args: string[], o
   const child = fork(isAbsolute(script) ? script : here(script), args, {
     stdio: ['ignore', out, 'inherit', 'ipc'],
     execArgv: [...(options.execArgv ?? [])],
+    ...(options.env && { env: { ...process.env, ...options.env } }),
   });
   closeSync(out);
   const ready = await new Promise<{ url: string; pid: number }>((resolve, reject) => {

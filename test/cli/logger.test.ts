@@ -1,15 +1,22 @@
-// The CLI's log destination: JSON or readable lines, chosen by the terminal, held during start-up.
+// The CLI's log destination: JSON or readable lines, chosen by the terminal, held during start-up,
+// written in batches of one event-loop turn.
+import { spawnSync } from 'node:child_process';
 import { tracingChannel } from 'node:diagnostics_channel';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { createLogger, defaultLogFormat, formatPretty, infoLineWriter, LogSink, wantsColors } from '../../src/observability/logger.ts';
 
-function capture(format: 'json' | 'pretty', colors = false) {
+// A line per write, as it is logged (batch: false), unless the test is about batches.
+function capture(format: 'json' | 'pretty', colors = false, batch = false) {
   const written: string[] = [];
-  const sink = new LogSink({ format, colors, destination: { write: (text: string) => written.push(text) } });
+  const sink = new LogSink({ format, colors, batch, destination: { write: (text: string) => written.push(text) } });
   return { sink, written, logger: createLogger('debug', sink) };
 }
+
+const messages = (text: string) => text.trimEnd().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
 
 test('the default format is pretty on a terminal and JSON on anything else', () => {
   assert.equal(defaultLogFormat({ isTTY: true }), 'pretty');
@@ -67,6 +74,41 @@ test('held lines are written in order on release, and nothing before it', () => 
   sink.release();
   logger.info('three');
   assert.deepEqual(written.join('').trimEnd().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg), ['one', 'two', 'three']);
+});
+
+test('the lines logged in one turn of the event loop are written together, in order, once the turn ends', async () => {
+  const { written, logger } = capture('json', false, true);
+  logger.info('one');
+  logger.warn('two');
+  logger.info('three');
+  assert.deepEqual(written, [], 'nothing is written before the turn ends');
+  await nextTurn();
+  assert.equal(written.length, 1, 'one write for the turn');
+  assert.deepEqual(messages(written[0]!), ['one', 'two', 'three']);
+  logger.info('four');
+  await nextTurn();
+  assert.deepEqual(written.map(messages), [['one', 'two', 'three'], ['four']]);
+});
+
+test('a batch that reaches 64 KiB is written at once, without waiting for the end of the turn', () => {
+  const { written, logger } = capture('json', false, true);
+  const filler = 'x'.repeat(1000);
+  for (let i = 0; i < 70; i++) logger.info({ filler }, `line ${i}`);
+  assert.ok(written.length >= 1, 'written within the turn');
+  assert.ok(written[0]!.length >= 64 * 1024);
+  assert.deepEqual(messages(written.join('')), Array.from({ length: written.join('').trimEnd().split('\n').length }, (_, i) => `line ${i}`));
+});
+
+test('lines still waiting when the process exits are written before it ends, by process.exit and by a thrown error alike', () => {
+  const logger = fileURLToPath(new URL('../../src/observability/logger.ts', import.meta.url));
+  for (const ending of ['process.exit(3)', "throw new Error('boom')"]) {
+    const script = `import { createLogger, LogSink } from ${JSON.stringify(logger)};
+      const log = createLogger('info', new LogSink({ format: 'json' }));
+      log.info('first'); log.info('last'); ${ending};`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(run.status, 0, ending);
+    assert.deepEqual(messages(run.stdout), ['first', 'last'], `${ending}: ${run.stderr}`);
+  }
 });
 
 test("the access log's own line writer writes, byte for byte, the line pino writes for the same fields", () => {
