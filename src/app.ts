@@ -11,6 +11,7 @@ import { ApiError, fromBodyParserError, internalError } from './http/errors.ts';
 import { RouteTable } from './http/route-table.ts';
 import type { RequestState } from './http/state.ts';
 import { elapsedMs, stampProcessingTime } from './http/timing.ts';
+import { endAtTurnEnd } from './http/turn-writes.ts';
 import { opsRoutes, type Lifecycle } from './observability/health.ts';
 import { infoLineWriter, type Logger } from './observability/logger.ts';
 import type { Metrics } from './observability/metrics.ts';
@@ -161,7 +162,7 @@ function providerRequest(parts: {
       } catch (thrown) {
         answerError(ctx, thrown, logger);
       }
-      sendJsonNow(ctx);
+      sendJsonAnswer(ctx);
     } finally {
       recordMetrics(ctx, metrics);
       logRequest(ctx, logger);
@@ -171,12 +172,13 @@ function providerRequest(parts: {
 
 /**
  * Koa's own respond() for the one case nearly every provider answer is (a JSON object, a status
- * with a body, a socket still open), done here: the answer leaves before the log line and the
- * metrics rather than after them, and without Koa's general path (its body, length and type
- * accessors were ~5% of a non-stream request's CPU, issue 17's profiles). Anything else (a stream,
+ * with a body, a socket still open), done here: the answer is serialised before the log line and
+ * the metrics, and leaves with the other answers of this turn (http/turn-writes.ts), without Koa's
+ * general path (its body, length and type accessors were ~5% of a non-stream request's CPU, issue
+ * 17's profiles). Anything else (a stream,
  * a HEAD, a 204, a response already begun or given up with `ctx.respond = false`) is left to Koa.
  */
-function sendJsonNow(ctx: Context): void {
+function sendJsonAnswer(ctx: Context): void {
   const res = ctx.res;
   const body = ctx.body;
   if (ctx.respond === false || res.headersSent || body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return;
@@ -187,7 +189,7 @@ function sendJsonNow(ctx: Context): void {
   const text = JSON.stringify(body);
   ctx.respond = false;
   res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+  endAtTurnEnd(res, text);
 }
 
 /** The route template that serves this request (only templates become metric labels), if one does. */
