@@ -11,18 +11,17 @@
 // of a mock's own work (issue 17 keeps Koa).
 // With --koa-mock, the least any mock on Koa does for a non-stream answer at the default log level:
 // Koa's context, the body read and parsed as JSON, an answer object built for this request (its
-// own id, time and model) and serialised, the captured headers set, and one pino access line with
-// mockllm's fields to stdout. No routing, validation, matching, token counting, journal or metrics:
+// own id, time and model) and serialised, the captured headers set, and one access line with
+// mockllm's fields to stdout, written the cheapest way (one write per event-loop turn). No routing, validation, matching, token counting, journal or metrics:
 // the ceiling for S1 before any of mockllm's own features.
 //
 // Not res.cork()/res.uncork() around the frames: Node's OutgoingMessage.uncork() uncorks the socket
 // first and then sends each buffered piece of its chunked body, so every frame becomes a write(2)
 // of its own (1,012 syscalls for a 1,003-frame answer, against ~10 for plain writes): a baseline
 // written that way would be slowed by the same cost it is meant to expose.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Koa from 'koa';
-import pino from 'pino';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serveStats } from './child-stats.ts';
@@ -176,8 +175,18 @@ function koaApp(): (req: IncomingMessage, res: ServerResponse) => void {
 /** The least a mock on Koa does per non-stream request, with its access line (--koa-mock). */
 function koaMockApp(): (req: IncomingMessage, res: ServerResponse) => void {
   const app = new Koa();
-  // pino's default destination (asynchronous): measured faster here than a synchronous one.
-  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime });
+  // The access line at its cheapest: the fields serialised once, and the lines of one event-loop
+  // turn written to stdout together at its end (as mockllm's own sink does).
+  let waiting = '';
+  const writeWaiting = () => {
+    const text = waiting;
+    waiting = '';
+    writeSync(1, text);
+  };
+  const logLine = (fields: Record<string, unknown>) => {
+    if (waiting === '') setImmediate(writeWaiting);
+    waiting += `{"level":30,"time":"${new Date().toISOString()}",${JSON.stringify(fields).slice(1, -1)},"msg":"request"}\n`;
+  };
   const templates = new Map<string, Record<string, unknown>>();
   for (const [key, canned] of answers) if (canned.body) templates.set(key, JSON.parse(canned.body) as Record<string, unknown>);
   let sequence = 0;
@@ -202,7 +211,7 @@ function koaMockApp(): (req: IncomingMessage, res: ServerResponse) => void {
     for (const [name, value] of canned.headers) ctx.res.setHeader(name, value);
     ctx.res.setHeader('x-request-id', requestId);
     ctx.body = { ...template, id: `chatcmpl-${sequence.toString(36)}`, created: Math.floor(Date.now() / 1000), model: request.model };
-    logger.info({ requestId, method: ctx.method, route: ctx.path, status: ctx.status, durationMs: performance.now() - started, provider: 'bench', model: request.model, stream: request.stream === true, matched: true, ruleId: 'r1' }, 'request');
+    logLine({ requestId, method: ctx.method, route: ctx.path, status: ctx.status, durationMs: performance.now() - started, provider: 'bench', model: request.model, stream: request.stream === true, matched: true, ruleId: 'r1' });
   });
   return app.callback();
 }
