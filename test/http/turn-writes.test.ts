@@ -9,13 +9,14 @@ import { startTestServer } from '../helpers/server.ts';
 
 /** A response that records what it was ended with. */
 function fakeResponse(ended: string[], label: string, alreadyEnded = false) {
-  return {
+  const response = {
     writableEnded: alreadyEnded,
     end(text: string) {
-      this.writableEnded = true;
+      response.writableEnded = true;
       ended.push(`${label}:${text}`);
     },
-  } as unknown as ServerResponse;
+  };
+  return response as unknown as ServerResponse;
 }
 
 test('answers finished in one turn are written together when the turn ends, in the order they finished', async () => {
