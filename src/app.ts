@@ -388,11 +388,12 @@ function recordJournal(ctx: Context, journal: StateStores['journal']): void {
 }
 
 /**
- * What a route reads of its request. A class, not an object literal with a `query` getter: each
- * such literal got a hidden class of its own, which V8's inline caches (old-generation objects)
- * kept, and with it the getter's closure, the Koa context and the whole request: every request
- * survived the young-generation GC, ~10 MB a scavenge in S1, 25 ms pauses, where the one request
- * finished long before. As a class: 0.8 ms pauses with the journal off, and 10–12% more requests/s
+ * What a route reads of its request. A class, not an object literal with a `query` getter closing
+ * over the Koa context: with the literal, every request's context (and all it holds) stayed
+ * reachable from the old generation until a full GC, so each one survived the young-generation
+ * GC and was promoted: ~10 MB per scavenge in S1 and 25 ms pauses (V8 makes a new accessor pair,
+ * hence a new hidden class, per evaluation of such a literal, and old-generation structures keep
+ * it). As a class: 0.8 ms pauses with the journal off, and 10–12% more requests/s
  * (docs/benchmarks.md, S1).
  */
 class ContextRequest implements RouteRequest {
