@@ -235,6 +235,9 @@ export class ConfigSource {
     } catch {
       target = undefined; // missing for now: the directory watch sees it come back
     }
+    // A reload still running when close() began: its watcher is closed, and chokidar throws on an
+    // add to a closed watcher (that failed the shutdown, and the process exited 1 on SIGTERM).
+    if (this.#closed) return;
     if (target === this.path) target = undefined;
     if (target === this.#target) return;
     const watched = (file: string | undefined) => (file !== undefined && dirname(file) !== dirname(this.path) ? dirname(file) : undefined);
