@@ -12,8 +12,9 @@
 // With --koa-mock, the least any mock on Koa does for a non-stream answer at the default log level:
 // Koa's context, the body read and parsed as JSON, an answer object built for this request (its
 // own id, time and model) and serialised, the captured headers set, and one access line with
-// mockllm's fields to stdout, written the cheapest way (one write per event-loop turn). No routing, validation, matching, token counting, journal or metrics:
-// the ceiling for S1 before any of mockllm's own features.
+// mockllm's fields to stdout, written the cheapest way (one write per event-loop turn). No
+// routing, validation, matching, token counting, journal or metrics: the ceiling for S1 before
+// any of mockllm's own features.
 //
 // Not res.cork()/res.uncork() around the frames: Node's OutgoingMessage.uncork() uncorks the socket
 // first and then sends each buffered piece of its chunked body, so every frame becomes a write(2)

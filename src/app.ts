@@ -166,8 +166,8 @@ function providerRequest(parts: {
  * with a body, a socket still open), done here: the answer is serialised before the log line and
  * the metrics, and leaves with the other answers of this turn (http/turn-writes.ts), without Koa's
  * general path (its body, length and type accessors were ~5% of a non-stream request's CPU, issue
- * 17's profiles). Anything else (a stream,
- * a HEAD, a 204, a response already begun or given up with `ctx.respond = false`) is left to Koa.
+ * 17's profiles). Anything else (a stream, a HEAD, a 204, a response already begun or given up
+ * with `ctx.respond = false`) is left to Koa.
  */
 function sendJsonAnswer(ctx: Context): void {
   const res = ctx.res;

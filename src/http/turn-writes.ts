@@ -9,7 +9,8 @@ import { setImmediate } from 'node:timers';
  * (Node's check phase), at most MAX_WAITING at a time. Under load a server answers many requests
  * per turn; written as each is ready, every answer's `write(2)` has to wake a client that went to
  * sleep after the previous one (a cross-CPU wake-up, the costliest part of a write on a small VM),
- * where back to back they find it awake. Measured in S1 (docs/benchmarks.md): +13–15% requests/s.
+ * where back to back they find it awake. Measured in S1 (docs/benchmarks.md): +9% (OpenAI) and
+ * +20% (Anthropic) requests/s.
  * A lone request's answer waits for nothing but the end of its own I/O callback.
  */
 const MAX_WAITING = 16;

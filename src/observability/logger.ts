@@ -132,8 +132,8 @@ const writeAllAtExit = () => {
  * The CLI's log destination: pino writes JSON lines into it, and it passes them on as they are or
  * reformats them for a person. Lines are written synchronously (no thread pool, no line left behind
  * by a process that exits) and in batches: the access log is a line per request, and under load a
- * `write(2)` per line was ~10% of a non-stream request's throughput (docs/benchmarks.md, S1), where
- * one per turn of the event loop carries every line of that turn. A line waits at most until the
+ * `write(2)` per line cost S1 ~17% of its requests/s (docs/benchmarks.md), where one per turn of
+ * the event loop carries every line of that turn. A line waits at most until the
  * end of the turn it was logged in.
  *
  * `hold()` keeps lines back until `release()`: the CLI holds them during start-up, so that when
