@@ -147,16 +147,21 @@ const bare = (req: IncomingMessage, res: ServerResponse) => {
   });
 };
 
+/** A request's body as text, for the Koa apps. */
+function bodyText(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => resolve(text));
+  });
+}
+
 /** The same answers as one Koa middleware would give them (--koa). */
 function koaApp(): (req: IncomingMessage, res: ServerResponse) => void {
   const app = new Koa();
   app.use(async (ctx) => {
-    const body = await new Promise<string>((resolve) => {
-      let text = '';
-      ctx.req.setEncoding('utf8');
-      ctx.req.on('data', (chunk: string) => (text += chunk));
-      ctx.req.on('end', () => resolve(text));
-    });
+    const body = await bodyText(ctx.req);
     const canned = answers.get(body);
     if (!canned) {
       ctx.status = 404;
@@ -193,12 +198,7 @@ function koaMockApp(): (req: IncomingMessage, res: ServerResponse) => void {
   let sequence = 0;
   app.use(async (ctx) => {
     const started = performance.now();
-    const raw = await new Promise<string>((resolve) => {
-      let text = '';
-      ctx.req.setEncoding('utf8');
-      ctx.req.on('data', (chunk: string) => (text += chunk));
-      ctx.req.on('end', () => resolve(text));
-    });
+    const raw = await bodyText(ctx.req);
     const request = JSON.parse(raw) as { model?: string; stream?: boolean };
     const canned = answers.get(raw);
     const template = templates.get(raw);

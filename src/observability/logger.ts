@@ -133,8 +133,8 @@ const writeAllAtExit = () => {
  * reformats them for a person. Lines are written synchronously (no thread pool, no line left behind
  * by a process that exits) and in batches: the access log is a line per request, and under load a
  * `write(2)` per line cost S1 ~17% of its requests/s (docs/benchmarks.md), where one per turn of
- * the event loop carries every line of that turn. A line waits at most until the
- * end of the turn it was logged in.
+ * the event loop carries every line of that turn. A line waits at most until the end of the turn
+ * it was logged in.
  *
  * `hold()` keeps lines back until `release()`: the CLI holds them during start-up, so that when
  * the port is taken the line saying so comes first, before the lines logged while getting there.
