@@ -44,7 +44,16 @@ export class Metrics {
   startDefaultMetrics(): void {
     if (this.#defaultMetrics) return;
     this.#defaultMetrics = true;
+    // prom-client's CPU counters count from their registration, and that is not the process's
+    // start here: they are seeded with the CPU used before, so they stay the process's totals as
+    // Prometheus defines process_cpu_*_seconds_total (https://prometheus.io/docs/instrumenting/writing_clientlibs/#process-metrics).
+    // Read before registering, so no microsecond is counted twice.
+    const before = process.cpuUsage();
     (requirePromClient('prom-client/lib/defaultMetrics') as typeof CollectDefaultMetrics)({ register: this.registry });
+    const counter = (name: string) => this.registry.getSingleMetric(name) as Counter | undefined;
+    counter('process_cpu_user_seconds_total')?.inc(before.user / 1e6);
+    counter('process_cpu_system_seconds_total')?.inc(before.system / 1e6);
+    counter('process_cpu_seconds_total')?.inc((before.user + before.system) / 1e6);
   }
 
   constructor(sources: MetricsSources) {

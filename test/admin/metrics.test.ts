@@ -33,8 +33,10 @@ const graphemes = (text: string) => [...new Intl.Segmenter(undefined, { granular
 let server: TestServer;
 let openai: OpenAI;
 let anthropic: Anthropic;
+let cpuBeforeStart: NodeJS.CpuUsage;
 
 before(async () => {
+  cpuBeforeStart = process.cpuUsage();
   server = await startTestServer(CONFIG);
   openai = openaiClient(server);
   anthropic = anthropicClient(server);
@@ -77,7 +79,12 @@ test('the exposition parses as Prometheus text format, with the documented famil
     assert.equal(metrics.types.get(family), type, family);
   }
   // Default process and runtime metrics are there, with plausible values.
-  assert.ok(value(metrics, 'process_cpu_user_seconds_total') > 0);
+  // The CPU counters are the process's totals since it started, not since the first scrape: at
+  // least what this process (the server runs in it) had used before the server was created.
+  const cpuTotal = value(metrics, 'process_cpu_user_seconds_total') + value(metrics, 'process_cpu_system_seconds_total');
+  assert.ok(value(metrics, 'process_cpu_user_seconds_total') >= cpuBeforeStart.user / 1e6, `user ${value(metrics, 'process_cpu_user_seconds_total')} s`);
+  assert.ok(value(metrics, 'process_cpu_system_seconds_total') >= cpuBeforeStart.system / 1e6);
+  assert.ok(Math.abs(value(metrics, 'process_cpu_seconds_total') - cpuTotal) < 1e-3);
   assert.ok(value(metrics, 'process_resident_memory_bytes') > 1024 * 1024);
   assert.ok(series(metrics, 'nodejs_heap_size_used_bytes').length === 1);
   // The last successful load is a Unix time in seconds, around now.
