@@ -24,7 +24,7 @@ export interface StreamPlan {
   /** Milliseconds to wait before each content chunk, asked once per chunk in order. */
   delayBeforeChunk?: () => number;
   /** After this many content chunks (right after the last one's frame) the stream fails. */
-  fault?: { afterChunks: number; mode: 'error_event' | 'disconnect'; errorFrame: string | Uint8Array };
+  fault?: { afterChunks: number; mode: 'error_event' | 'disconnect'; errorFrame: () => string | Uint8Array };
   /** Whose time the delays are measured on (the system's unless a test injects one). */
   clock?: Clock;
   /**
@@ -172,7 +172,7 @@ async function fail(
 ): Promise<StreamResult> {
   const corked = h2 ?? res.socket;
   if (fault.mode === 'error_event') {
-    res.write(fault.errorFrame);
+    res.write(fault.errorFrame());
     while (corked?.writableCorked) corked.uncork();
     res.end();
   } else if (h2) {

@@ -92,8 +92,8 @@ async function respond<Request>(ctx: Context, deps: ProviderDeps, adapter: Answe
   if (pacer) plan.delayBeforeChunk = () => pacer.next();
   if (fault && adapter.renderStreamError) {
     const renderError = adapter.renderStreamError;
-    // Read by the writer when the fault fires, so the frame can follow the frames already sent.
-    plan.fault = { afterChunks: fault.afterChunks, mode: fault.mode, get errorFrame() { return renderError(fault.message, encoded); } };
+    // Called by the writer when the fault fires, so the frame can follow the frames already sent.
+    plan.fault = { afterChunks: fault.afterChunks, mode: fault.mode, errorFrame: () => renderError(fault.message, encoded) };
   }
   stampProcessingTime(ctx);
   ctx.status = 200;

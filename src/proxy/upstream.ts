@@ -283,7 +283,9 @@ function silenceTimer(controller: AbortController, ms: number) {
     }, ms);
   };
   arm();
-  return { touch: arm, stop: () => clearTimeout(timer), get timedOut() { return timedOut; } };
+  // timedOut is a method, not a getter: an object literal's getter keeps what it closes over
+  // reachable from V8's old generation (see jsonArraySplitter in frames.ts).
+  return { touch: arm, stop: () => clearTimeout(timer), timedOut: () => timedOut };
 }
 
 const reasonOf = (error: unknown): string => {
@@ -381,7 +383,7 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
       state.delivered = { outcome: 'aborted', contentChunks: 0 };
       return;
     }
-    const timedOut = silence.timedOut;
+    const timedOut = silence.timedOut();
     f.logger.warn({ ...where, reason: timedOut ? 'timeout' : reasonOf(error) }, timedOut ? 'upstream timed out' : 'upstream unreachable');
     throw new ApiError({
       status: timedOut ? 504 : 502,
@@ -424,7 +426,7 @@ async function forward(ctx: Context, f: Forwarding): Promise<void> {
     outcome = clientGone || ctx.res.destroyed ? 'aborted' : 'failed';
     // The client must see the drop as a drop: a stream cut short, never one that ended cleanly.
     ctx.res.destroy();
-    f.logger.warn({ ...where, reason: silence.timedOut ? 'timeout' : reasonOf(error), outcome }, outcome === 'aborted' ? 'client went away during the upstream answer: not recorded' : 'upstream answer broke off: not recorded');
+    f.logger.warn({ ...where, reason: silence.timedOut() ? 'timeout' : reasonOf(error), outcome }, outcome === 'aborted' ? 'client went away during the upstream answer: not recorded' : 'upstream answer broke off: not recorded');
   } finally {
     silence.stop();
     ctx.res.off('close', onClientGone);

@@ -1,0 +1,53 @@
+// V8 keeps an object literal's getter or setter in the object's hidden class, which lives in the
+// old generation: whatever the accessor closes over stays reachable from there until a full GC.
+// Made per request, such a literal had every request promoted (docs/benchmarks.md, S1: ~10 MB per
+// scavenge, 25 ms pauses, 10-12% of the throughput). Classes and plain methods do not do this, so
+// the source keeps to them; this test names any accessor that creeps back into an object literal.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseAst } from 'rolldown/parseAst';
+
+const root = join(import.meta.dirname, '..', '..');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every `get x()` / `set x(v)` written inside an object literal, as file:line. */
+function literalAccessors(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  const found: string[] = [];
+  const visit = (node: unknown, inLiteral: boolean): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item, inLiteral);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const { type, kind, start } = node as { type?: string; kind?: string; start?: number };
+    if (inLiteral && type === 'Property' && (kind === 'get' || kind === 'set')) {
+      found.push(`${relative(root, path)}:${text.slice(0, start).split('\n').length}`);
+    }
+    for (const [key, child] of Object.entries(node)) {
+      if (key !== 'type' && child !== null && typeof child === 'object') visit(child, type === 'ObjectExpression' ? true : type === 'Property' ? inLiteral : false);
+    }
+  };
+  visit(parseAst(text, { lang: 'ts' }, path), false);
+  return found;
+}
+
+test('no object literal in src/ defines a getter or setter (classes or methods instead)', () => {
+  const files = sourceFiles(join(root, 'src'));
+  assert.ok(files.length > 50, `found only ${files.length} source files`);
+  assert.deepEqual(files.flatMap(literalAccessors), []);
+});
+
+test('the check finds an accessor in an object literal, nested or not, and ignores a class\'s', () => {
+  const probe = join(root, 'test', 'unit', 'object-literal-accessors.probe.ts');
+  assert.deepEqual(literalAccessors(probe).map((at) => at.split(':')[1]), ['3', '5', '9']);
+});
