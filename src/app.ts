@@ -334,13 +334,10 @@ function recordMetrics(ctx: Context, metrics: Metrics): void {
   const state = ctx.state as RequestState;
   // Only route templates become labels: a raw path would let clients mint unbounded series.
   const route = routeOf(ctx) ?? 'unmatched';
-  metrics.httpRequests.inc({ method: ctx.method, route, status: String(ctx.status) });
-  metrics.httpDuration.observe({ method: ctx.method, route }, elapsedMs(state) / 1000);
   const { decision, delivered } = state;
-  if (decision) {
-    metrics.responses.inc({ provider: state.provider.name, endpoint: route, matched: String(decision.rule !== null) });
-    if (delivered?.contentChunks) metrics.streamChunks.inc({ provider: state.provider.name }, delivered.contentChunks);
-  }
+  const seconds = elapsedMs(state) / 1000;
+  if (decision) metrics.request(ctx.method, route, ctx.status, seconds, state.provider.name, decision.rule !== null, delivered?.contentChunks);
+  else metrics.request(ctx.method, route, ctx.status, seconds);
 }
 
 function journalRecorder(state: StateStores): Middleware {

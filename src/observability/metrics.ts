@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
-import type { collectDefaultMetrics as CollectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { collectDefaultMetrics as CollectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ReloadResult } from '../config/source.ts';
 import type { RuleCounts } from '../engine/store.ts';
+import { SEPARATOR, TalliedCounter, TalliedHistogram } from './tallies.ts';
 
 // prom-client's index loads every part of it, the default process and Node.js metrics with
 // OpenTelemetry's API among them (~100 ms of start-up CPU, docs/benchmarks.md S5). The metric
@@ -13,7 +14,6 @@ const prom = {
   Registry: requirePromClient('prom-client/lib/registry') as typeof Registry,
   Counter: requirePromClient('prom-client/lib/counter') as typeof Counter,
   Gauge: requirePromClient('prom-client/lib/gauge') as typeof Gauge,
-  Histogram: requirePromClient('prom-client/lib/histogram') as typeof Histogram,
 };
 const DEFAULT_METRICS_AFTER_MS = 1000;
 
@@ -32,7 +32,7 @@ export class Metrics {
   readonly registry = new prom.Registry();
   #defaultMetrics = false;
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  readonly httpDuration: Histogram<'method' | 'route'>;
+  readonly httpDuration: TalliedHistogram;
   readonly responses: Counter<'provider' | 'endpoint' | 'matched'>;
   readonly streamChunks: Counter<'provider'>;
   readonly activeStreams: Gauge;
@@ -70,13 +70,13 @@ export class Metrics {
       labelNames: ['method', 'route', 'status'],
       registers,
     });
-    this.httpDuration = new prom.Histogram({
-      name: 'mockllm_http_request_duration_seconds',
-      help: 'Time from request to the end of the response (whole stream included), by route template.',
-      labelNames: ['method', 'route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
-    });
+    this.httpDuration = new TalliedHistogram(
+      'mockllm_http_request_duration_seconds',
+      'Time from request to the end of the response (whole stream included), by route template.',
+      ['method', 'route'],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      this.registry,
+    );
     this.responses = new prom.Counter({
       name: 'mockllm_responses_total',
       help: 'Provider answers, by provider, endpoint and whether a rule matched (false: the default answer).',
@@ -134,6 +134,28 @@ export class Metrics {
       registers,
     });
     for (const result of ['updated', 'unchanged', 'failed'] satisfies ReloadResult[]) this.configReloads.inc({ result }, 0);
+    this.#requests = new TalliedCounter(this.httpRequests, ['method', 'route', 'status']);
+    this.#responses = new TalliedCounter(this.responses, ['provider', 'endpoint', 'matched']);
+    this.#streamChunks = new TalliedCounter(this.streamChunks, ['provider']);
+  }
+
+  readonly #requests: TalliedCounter;
+  readonly #responses: TalliedCounter;
+  readonly #streamChunks: TalliedCounter;
+
+  /**
+   * One answered request: its count and duration by route template, and for a provider answer
+   * (`provider` set) whether a rule matched and how many content chunks a stream carried. Counted in tallies
+   * (tallies.ts) that prom-client reads when it collects.
+   */
+  request(method: string, route: string, status: number, seconds: number, provider?: string, matched?: boolean, chunks = 0): void {
+    const methodRoute = method + SEPARATOR + route;
+    this.#requests.add(methodRoute + SEPARATOR + status);
+    this.httpDuration.observe(methodRoute, seconds);
+    if (provider !== undefined) {
+      this.#responses.add(provider + SEPARATOR + route + SEPARATOR + matched);
+      if (chunks) this.#streamChunks.add(provider, chunks);
+    }
   }
 
   configLoaded(at: Date): void {
