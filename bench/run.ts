@@ -52,7 +52,7 @@ const D = {
   s6Servers: quick ? ['mockllm'] : ['baseline', 'mockllm', 'aimock'],
   s4Sizes: [100, 1_000, 10_000, 100_000],
   s4LoadS: quick ? 2 : 4,
-  s5Runs: quick ? 2 : 3,
+  s5Runs: quick ? 2 : 7,
 };
 const runStarted = performance.now();
 const log = (message: string) => process.stdout.write(`[${((performance.now() - runStarted) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
