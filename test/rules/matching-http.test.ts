@@ -146,6 +146,12 @@ describe('match conditions over HTTP', () => {
     assert.equal((await askOpenAI('weather?', { tools: ['get_time', 'get_weather'] })).match, 'weather-tools');
     assert.equal((await askAnthropic('weather?', { tools: ['get_weather', 'get_time', 'search'] })).match, 'weather-tools');
     assert.equal((await askOpenAI('weather?', { tools: ['get_weather'] })).match, 'none');
+    // OpenAI's deprecated `functions` offers tools too, alone or beside `tools`; a nameless entry offers nothing.
+    const legacy = async (body: Record<string, unknown>) =>
+      (await post(`${server.url}/v1/chat/completions`, { model: OPENAI_MODEL, messages: [{ role: 'user', content: 'weather?' }], ...body })).headers.get('x-mockllm-match');
+    assert.equal(await legacy({ functions: [{ name: 'get_weather', parameters: {} }, { name: 'get_time', parameters: {} }] }), 'weather-tools');
+    assert.equal(await legacy({ functions: [{ name: 'get_time', parameters: {} }], tools: [{ type: 'function', function: { name: 'get_weather', parameters: {} } }] }), 'weather-tools');
+    assert.equal(await legacy({ functions: [{ name: 'get_time', parameters: {} }, { parameters: {} }] }), 'none');
   });
 
   test('prompt normalisation applies to what the adapters extract: content parts, case and spacing', async () => {

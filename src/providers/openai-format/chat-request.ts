@@ -117,8 +117,12 @@ function lastToolResult(messages: ChatMessage[]): ToolResult | undefined {
 }
 
 function offeredTools(request: ChatRequest): string[] {
-  const names = [...(request.tools ?? []).map((t) => t.function?.name), ...(request.functions ?? []).map((f) => f.name)];
-  return names.filter((name): name is string => typeof name === 'string');
+  // A loop, not spread, map and filter: most requests offer no tools, and those four arrays were
+  // 1% of a chat request's allocations.
+  const names: string[] = [];
+  if (request.tools) for (const tool of request.tools) if (typeof tool.function?.name === 'string') names.push(tool.function.name);
+  if (request.functions) for (const fn of request.functions) if (typeof fn.name === 'string') names.push(fn.name);
+  return names;
 }
 
 /** `provider` and `endpoint` name who asked (OpenAI, Azure) and by which route, for matching and the journal. */
