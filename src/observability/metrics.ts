@@ -39,6 +39,10 @@ export class Metrics {
   readonly configReloads: Counter<'result'>;
   readonly lastReloadSuccess: Gauge;
   readonly adminChanges: Counter<'operation'>;
+  // The per-request counters above, as they are updated on the request path (see request()).
+  readonly #requests: TalliedCounter;
+  readonly #responses: TalliedCounter;
+  readonly #streamChunks: TalliedCounter;
 
   /** process_* and nodejs_* metrics (prom-client's collectDefaultMetrics), registered once. */
   startDefaultMetrics(): void {
@@ -139,14 +143,10 @@ export class Metrics {
     this.#streamChunks = new TalliedCounter(this.streamChunks, ['provider']);
   }
 
-  readonly #requests: TalliedCounter;
-  readonly #responses: TalliedCounter;
-  readonly #streamChunks: TalliedCounter;
-
   /**
    * One answered request: its count and duration by route template, and for a provider answer
-   * (`provider` set) whether a rule matched and how many content chunks a stream carried. Counted in tallies
-   * (tallies.ts) that prom-client reads when it collects.
+   * (`provider` set) whether a rule matched and how many content chunks a stream carried. Counted
+   * in tallies (tallies.ts) that prom-client reads when it collects.
    */
   request(method: string, route: string, status: number, seconds: number, provider?: string, matched?: boolean, chunks = 0): void {
     const methodRoute = method + SEPARATOR + route;
