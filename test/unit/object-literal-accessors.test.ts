@@ -11,38 +11,23 @@ import { parseAst } from 'rolldown/parseAst';
 
 const root = join(import.meta.dirname, '..', '..');
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
-  });
-}
-
-/** Every `get x()` / `set x(v)` written inside an object literal, as file:line. */
+/** Every `get x()` / `set x(v)` written inside an object literal, as file:line (ESTree: a class's accessors are MethodDefinitions, a literal's are Properties). */
 function literalAccessors(path: string): string[] {
   const text = readFileSync(path, 'utf8');
   const found: string[] = [];
-  const visit = (node: unknown, inLiteral: boolean): void => {
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item, inLiteral);
-      return;
-    }
+  const visit = (node: unknown): void => {
     if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(visit);
     const { type, kind, start } = node as { type?: string; kind?: string; start?: number };
-    if (inLiteral && type === 'Property' && (kind === 'get' || kind === 'set')) {
-      found.push(`${relative(root, path)}:${text.slice(0, start).split('\n').length}`);
-    }
-    for (const [key, child] of Object.entries(node)) {
-      if (key !== 'type' && child !== null && typeof child === 'object') visit(child, type === 'ObjectExpression' ? true : type === 'Property' ? inLiteral : false);
-    }
+    if (type === 'Property' && (kind === 'get' || kind === 'set')) found.push(`${relative(root, path)}:${text.slice(0, start).split('\n').length}`);
+    for (const child of Object.values(node)) visit(child);
   };
-  visit(parseAst(text, { lang: 'ts' }, path), false);
+  visit(parseAst(text, { lang: 'ts' }, path));
   return found;
 }
 
 test('no object literal in src/ defines a getter or setter (classes or methods instead)', () => {
-  const files = sourceFiles(join(root, 'src'));
+  const files = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts')).map((file) => join(root, 'src', file));
   assert.ok(files.length > 50, `found only ${files.length} source files`);
   assert.deepEqual(files.flatMap(literalAccessors), []);
 });
