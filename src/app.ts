@@ -335,9 +335,8 @@ function recordMetrics(ctx: Context, metrics: Metrics): void {
   // Only route templates become labels: a raw path would let clients mint unbounded series.
   const route = routeOf(ctx) ?? 'unmatched';
   const { decision, delivered } = state;
-  const seconds = elapsedMs(state) / 1000;
-  if (decision) metrics.request(ctx.method, route, ctx.status, seconds, state.provider.name, decision.rule !== null, delivered?.contentChunks);
-  else metrics.request(ctx.method, route, ctx.status, seconds);
+  // A provider answer (a decision) also counts by provider, match and stream chunks.
+  metrics.request(ctx.method, route, ctx.status, elapsedMs(state) / 1000, decision && state.provider.name, decision?.rule != null, delivered?.contentChunks);
 }
 
 function journalRecorder(state: StateStores): Middleware {
