@@ -89,7 +89,6 @@ export function spawnAimock(fixturesPath: string, options: SpawnOptions): Promis
 
 /** The bare node:http yardstick, answering from a canned-answers file. */
 export function spawnBaseline(cannedPath: string, options: SpawnOptions & { join?: boolean; koa?: boolean; koaMock?: boolean }): Promise<ServerChild> {
-  const flag = options.join ? '--join' : options.koa ? '--koa' : options.koaMock ? '--koa-mock' : undefined;
-  const name = options.join ? 'baseline-joined' : options.koa ? 'koa-floor' : options.koaMock ? 'koa-mock' : 'baseline';
+  const [flag, name] = options.join ? ['--join', 'baseline-joined'] : options.koa ? ['--koa', 'koa-floor'] : options.koaMock ? ['--koa-mock', 'koa-mock'] : [undefined, 'baseline'];
   return spawnChild(name, 'baseline-server.ts', [cannedPath, ...(flag ? [flag] : [])], options);
 }
